@@ -1,0 +1,1 @@
+"""Small data shipped with decide (installed as ``decide.data``)."""

@@ -1,0 +1,112 @@
+"""Alpha-vector policies: the output of offline solvers, stored as netCDF or SARSOP XML."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from decide import results
+from decide.errors import FormatError, ModelError
+
+
+@dataclass(frozen=True, eq=False)
+class AlphaVectorPolicy:
+    r"""A value function :math:`V(b) = \max_k b \cdot \alpha_k` and the policy it defines.
+
+    Parameters
+    ----------
+    alpha : array (K, S)
+        Alpha vectors.
+    action : int array (K,)
+        The action of each vector; the policy plays ``action[argmax_k b·alpha_k]``.
+    """
+
+    alpha: np.ndarray
+    action: np.ndarray
+
+    def __post_init__(self) -> None:
+        alpha = np.array(self.alpha, dtype=np.float64, order="C", ndmin=2)
+        action = np.array(self.action, dtype=np.int64).reshape(-1)
+        if alpha.ndim != 2 or alpha.shape[0] != action.shape[0] or alpha.shape[0] == 0:
+            raise ModelError("alpha", f"expected (K, S) vectors for {action.shape[0]} actions")
+        if not np.all(np.isfinite(alpha)):
+            raise ModelError("alpha", "contains NaN or infinite values")
+        if np.any(action < 0):
+            raise ModelError("action", "negative action index")
+        object.__setattr__(self, "alpha", alpha)
+        object.__setattr__(self, "action", action)
+
+    @property
+    def n_vectors(self) -> int:
+        return self.alpha.shape[0]
+
+    @property
+    def n_states(self) -> int:
+        return self.alpha.shape[1]
+
+    def best(self, belief: np.ndarray) -> int:
+        """Index of the maximising vector at ``belief``."""
+        return int(np.argmax(self.alpha @ belief))
+
+    def value(self, belief: np.ndarray) -> float:
+        """The lower bound :math:`\\max_k b \\cdot \\alpha_k`."""
+        return float(np.max(self.alpha @ belief))
+
+    def action_for(self, belief: np.ndarray) -> int:
+        """The action the policy plays at ``belief``."""
+        return int(self.action[self.best(belief)])
+
+    def check_against(self, n_states: int, n_actions: int) -> None:
+        """Raise :class:`ModelError` unless the policy fits a model of the given sizes."""
+        if self.n_states != n_states:
+            raise ModelError("alpha", f"vectors have {self.n_states} entries, model has {n_states}")
+        if self.action.max() >= n_actions:
+            raise ModelError("action", f"index {self.action.max()} but model has {n_actions}")
+
+    def to_dataset(self, attrs: dict, states: tuple[str, ...] | None = None) -> xr.Dataset:
+        """The policy Dataset: ``alpha(alpha, state)`` and ``action(alpha)`` (see output_schema)."""
+        states = states or tuple(f"s{i}" for i in range(self.n_states))
+        return xr.Dataset(
+            {
+                "alpha": (
+                    ("alpha", "state"),
+                    self.alpha,
+                    {"long_name": "alpha vector (value of each state)", "units": "reward"},
+                ),
+                "action": (
+                    ("alpha",),
+                    self.action,
+                    {"long_name": "action index of the vector", "units": "1"},
+                ),
+            },
+            coords={
+                "alpha": ("alpha", np.arange(self.n_vectors), _coord("alpha vector index")),
+                "state": ("state", np.array(states, dtype=object), _coord("state label")),
+            },
+            attrs=attrs,
+        )
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset) -> AlphaVectorPolicy:
+        return cls(alpha=ds["alpha"].values, action=ds["action"].values)
+
+
+def _coord(long_name: str) -> dict[str, str]:
+    return {"long_name": long_name, "units": "1"}
+
+
+def load_policy(path: str | Path) -> AlphaVectorPolicy:
+    """Read a policy from our netCDF (``.nc``) or a SARSOP XML file (``.policy``/``.policyx``)."""
+    from decide.pomdp.policyx import read_policyx
+
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError("no such policy file", path=path)
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"\x89HDF") or head.startswith(b"CDF"):
+        return AlphaVectorPolicy.from_dataset(results.read(path, required_vars=("alpha", "action")))
+    return read_policyx(path)

@@ -1,0 +1,1 @@
+"""Problem environments for decide (installed as ``decide.envs``)."""
