@@ -20,24 +20,24 @@ class AlphaVectorPolicy:
     ----------
     alpha : array (K, S)
         Alpha vectors.
-    action : int array (K,)
-        The action of each vector; the policy plays ``action[argmax_k b·alpha_k]``.
+    actions : int array (K,)
+        The action of each vector; the policy plays ``actions[argmax_k b·alpha_k]``.
     """
 
     alpha: np.ndarray
-    action: np.ndarray
+    actions: np.ndarray
 
     def __post_init__(self) -> None:
         alpha = np.array(self.alpha, dtype=np.float64, order="C", ndmin=2)
-        action = np.array(self.action, dtype=np.int64).reshape(-1)
-        if alpha.ndim != 2 or alpha.shape[0] != action.shape[0] or alpha.shape[0] == 0:
-            raise ModelError("alpha", f"expected (K, S) vectors for {action.shape[0]} actions")
+        actions = np.array(self.actions, dtype=np.int64).reshape(-1)
+        if alpha.ndim != 2 or alpha.shape[0] != actions.shape[0] or alpha.shape[0] == 0:
+            raise ModelError("alpha", f"expected (K, S) vectors for {actions.shape[0]} actions")
         if not np.all(np.isfinite(alpha)):
             raise ModelError("alpha", "contains NaN or infinite values")
-        if np.any(action < 0):
-            raise ModelError("action", "negative action index")
+        if np.any(actions < 0):
+            raise ModelError("actions", "negative action index")
         object.__setattr__(self, "alpha", alpha)
-        object.__setattr__(self, "action", action)
+        object.__setattr__(self, "actions", actions)
 
     @property
     def n_vectors(self) -> int:
@@ -55,16 +55,16 @@ class AlphaVectorPolicy:
         """The lower bound :math:`\\max_k b \\cdot \\alpha_k`."""
         return float(np.max(self.alpha @ belief))
 
-    def action_for(self, belief: np.ndarray) -> int:
+    def action(self, belief: np.ndarray) -> int:
         """The action the policy plays at ``belief``."""
-        return int(self.action[self.best(belief)])
+        return int(self.actions[self.best(belief)])
 
     def check_against(self, n_states: int, n_actions: int) -> None:
         """Raise :class:`ModelError` unless the policy fits a model of the given sizes."""
         if self.n_states != n_states:
             raise ModelError("alpha", f"vectors have {self.n_states} entries, model has {n_states}")
-        if self.action.max() >= n_actions:
-            raise ModelError("action", f"index {self.action.max()} but model has {n_actions}")
+        if self.actions.max() >= n_actions:
+            raise ModelError("actions", f"index {self.actions.max()} but model has {n_actions}")
 
     def to_dataset(self, attrs: dict, states: tuple[str, ...] | None = None) -> xr.Dataset:
         """The policy Dataset: ``alpha(alpha, state)`` and ``action(alpha)`` (see output_schema)."""
@@ -78,7 +78,7 @@ class AlphaVectorPolicy:
                 ),
                 "action": (
                     ("alpha",),
-                    self.action,
+                    self.actions,
                     {"long_name": "action index of the vector", "units": "1"},
                 ),
             },
@@ -91,7 +91,7 @@ class AlphaVectorPolicy:
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> AlphaVectorPolicy:
-        return cls(alpha=ds["alpha"].values, action=ds["action"].values)
+        return cls(alpha=ds["alpha"].values, actions=ds["action"].values)
 
 
 def _coord(long_name: str) -> dict[str, str]:
