@@ -1,0 +1,52 @@
+"""Argument types and output helpers shared by the subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import xarray as xr
+
+from decide import results
+
+
+def formatter(prog: str) -> argparse.HelpFormatter:
+    """Help that shows every option's default."""
+    return argparse.ArgumentDefaultsHelpFormatter(prog, max_help_position=30)
+
+
+def output_path(text: str) -> Path:
+    """An output file whose directory exists, checked before any long computation starts."""
+    path = Path(text)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"directory {str(parent)!r} does not exist")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory, expected a file name")
+    return path
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (also off when not a terminal)"
+    )
+
+
+def write_dataset(ds: xr.Dataset, path: Path) -> None:
+    """Write a result Dataset atomically and say where it went."""
+    results.write(ds, path)
+    print(f"wrote {path}")

@@ -1,0 +1,61 @@
+"""One entry point for solving a POMDP, dispatching by method name (shared with the CLI)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from decide.errors import UsageError
+from decide.pomdp.model import TabularPOMDP
+
+
+def _methods() -> dict[str, type]:
+    from decide.pomdp.pointbased import PointBased
+    from decide.pomdp.pomcp import POMCP
+
+    return {"pointbased": PointBased, "pomcp": POMCP}
+
+
+def solver(method: str = "pointbased", **options: Any):
+    """The solver object for ``method`` with ``options``; unknown options raise ``TypeError``."""
+    methods = _methods()
+    if method not in methods:
+        raise UsageError(f"method {method!r}: expected one of {', '.join(sorted(methods))}")
+    cls = methods[method]
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(
+            f"{method} has no option {', '.join(map(repr, unknown))}; "
+            f"its options are {', '.join(sorted(known))}"
+        )
+    return cls(**options)
+
+
+def solve(
+    pomdp: TabularPOMDP,
+    method: str = "pointbased",
+    *,
+    seed: int | None = None,
+    callback: Callable | None = None,
+    **options: Any,
+):
+    """Solve ``pomdp`` with ``method`` (``"pointbased"`` offline, ``"pomcp"`` online).
+
+    Offline methods return a result carrying the policy and its diagnostics; online methods
+    return a planner whose ``action(belief)`` searches.
+    """
+    return solver(method, **options).solve(pomdp, seed=seed, callback=callback)
+
+
+def load_problem(spec: str | Path) -> TabularPOMDP:
+    """A POMDP from a Cassandra ``.pomdp`` file or a built-in problem such as ``rocksample-4-4``."""
+    from decide.pomdp.cassandra import read_pomdp
+    from decide.pomdp.problems import builtin_problem
+
+    path = Path(spec)
+    if path.suffix == ".pomdp" or path.exists():
+        return read_pomdp(path)
+    return builtin_problem(str(spec))
