@@ -7,8 +7,6 @@ netCDF (temporary file in the same directory, then rename), ``read`` loads and v
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from decide._atomic import atomic_target
 from decide.errors import FormatError, SchemaError
 
 #: Global attributes every Dataset written by decide carries.
@@ -88,17 +87,8 @@ def write(ds: xr.Dataset, path: str | Path) -> Path:
     """
     path = Path(path)
     validate(ds)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise FormatError("directory does not exist", path=directory)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
+    with atomic_target(path) as tmp:
         ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
