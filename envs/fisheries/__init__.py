@@ -1,0 +1,1 @@
+"""Fisheries stock management under process and measurement noise."""
