@@ -67,11 +67,15 @@ class AlphaVectorPolicy:
             raise ModelError("actions", f"index {self.actions.max()} but model has {n_actions}")
 
     def to_dataset(self, attrs: dict, states: tuple[str, ...] | None = None) -> xr.Dataset:
-        """The policy Dataset: ``alpha(alpha, state)`` and ``action(alpha)`` (see output_schema)."""
+        """The policy Dataset: ``alpha_vector(alpha, state)`` and ``action(alpha)``.
+
+        The vectors are not called ``alpha`` because xarray reserves a variable named like a
+        dimension for that dimension's coordinate (see docs/output_schema.md).
+        """
         states = states or tuple(f"s{i}" for i in range(self.n_states))
         return xr.Dataset(
             {
-                "alpha": (
+                "alpha_vector": (
                     ("alpha", "state"),
                     self.alpha,
                     {"long_name": "alpha vector (value of each state)", "units": "reward"},
@@ -91,7 +95,7 @@ class AlphaVectorPolicy:
 
     @classmethod
     def from_dataset(cls, ds: xr.Dataset) -> AlphaVectorPolicy:
-        return cls(alpha=ds["alpha"].values, actions=ds["action"].values)
+        return cls(alpha=ds["alpha_vector"].values, actions=ds["action"].values)
 
 
 def _coord(long_name: str) -> dict[str, str]:
@@ -108,5 +112,7 @@ def load_policy(path: str | Path) -> AlphaVectorPolicy:
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(b"\x89HDF") or head.startswith(b"CDF"):
-        return AlphaVectorPolicy.from_dataset(results.read(path, required_vars=("alpha", "action")))
+        return AlphaVectorPolicy.from_dataset(
+            results.read(path, required_vars=("alpha_vector", "action"))
+        )
     return read_policyx(path)

@@ -1,0 +1,117 @@
+r"""Cheap bounds on the optimal value function of a POMDP.
+
+Lower bound (blind policies, Hauskrecht 2000): the value of always playing action ``a`` whatever
+is observed is the alpha vector
+
+.. math:: \alpha_a = R_{:,a} + \gamma T_a \alpha_a ,
+
+and :math:`V^*(b) \ge \max_a b \cdot \alpha_a`.
+
+Upper bounds: QMDP assumes the state becomes observable after one step,
+
+.. math:: Q(s,a) = R(s,a) + \gamma \sum_{s'} T(s'|s,a) \max_{a'} Q(s',a'),
+
+and the Fast Informed Bound (FIB, Hauskrecht 2000) lets the maximisation see the observation only,
+
+.. math:: Q(s,a) = R(s,a) + \gamma \sum_o \max_{a'} \sum_{s'} T(s'|s,a) Z(o|s',a) Q(s',a').
+
+Both give :math:`V^*(b) \le \max_a \sum_s b(s) Q(s,a)`, with FIB never above QMDP.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from decide.errors import ModelError
+from decide.pomdp._kernels import bounds as kernels
+from decide.pomdp._pointbased_model import SparseModel, sparse_model
+from decide.pomdp.model import TabularPOMDP
+from decide.pomdp.policy import AlphaVectorPolicy
+
+#: Iterate until the distance to the fixed point is below this, relative to max|R| / (1 - γ).
+TOLERANCE = 1e-13
+MAX_ITERATIONS = 1_000_000
+
+
+class QValueBound(np.ndarray):
+    """Q-values ``Q[s, a]`` of an upper bound (a plain ``(S, A)`` array with :meth:`value`)."""
+
+    def value(self, belief: np.ndarray) -> float:
+        r"""The bound at ``belief``, :math:`\max_a \sum_s b(s) Q(s, a)`."""
+        return upper_bound_value(np.asarray(self), belief)
+
+
+def _tol(model: SparseModel) -> float:
+    """Largest change of an iteration that leaves the bound within TOLERANCE of the fixed point.
+
+    A γ-contraction that moved by Δ is within Δ γ / (1 - γ) of its fixed point.
+    """
+    gamma = model.discount
+    scale = max(1.0, float(np.abs(model.R).max()) / (1.0 - gamma))
+    return TOLERANCE * scale * (1.0 - gamma) / gamma
+
+
+def _model(pomdp: TabularPOMDP | SparseModel) -> SparseModel:
+    return pomdp if isinstance(pomdp, SparseModel) else sparse_model(pomdp)
+
+
+def blind_lower_bound(pomdp: TabularPOMDP | SparseModel) -> AlphaVectorPolicy:
+    r"""The blind-policy lower bound: one alpha vector per action.
+
+    ``alpha[a]`` solves :math:`\alpha_a = R_{:,a} + \gamma T_a \alpha_a` (iterated up from
+    :math:`\min R / (1-\gamma)`, so every iterate is a lower bound); the bound at ``b`` is
+    ``policy.value(b)`` :math:`= \max_a b \cdot \alpha_a`.
+    """
+    m = _model(pomdp)
+    alpha = kernels.blind_alphas(
+        m.R, m.t_ptr, m.t_idx, m.t_val, m.discount, _tol(m), MAX_ITERATIONS
+    )
+    return AlphaVectorPolicy(alpha, np.arange(m.n_actions))
+
+
+def qmdp_upper_bound(pomdp: TabularPOMDP | SparseModel) -> QValueBound:
+    r"""QMDP Q-values ``Q[s, a]``, iterated down from :math:`\max R / (1-\gamma)`.
+
+    The result is an ``(S, A)`` array; ``Q.value(b)`` is the bound at a belief ``b``.
+    """
+    m = _model(pomdp)
+    Q = kernels.qmdp_values(m.R, m.t_ptr, m.t_idx, m.t_val, m.discount, _tol(m), MAX_ITERATIONS)
+    return Q.view(QValueBound)
+
+
+def fib_upper_bound(
+    pomdp: TabularPOMDP | SparseModel, qmdp: np.ndarray | None = None
+) -> QValueBound:
+    r"""Fast Informed Bound Q-values ``Q[s, a]``, iterated down from the QMDP values.
+
+    The result is an ``(S, A)`` array; ``Q.value(b)`` is the bound at a belief ``b``.
+    """
+    m = _model(pomdp)
+    start = qmdp_upper_bound(m) if qmdp is None else qmdp
+    start = np.ascontiguousarray(start, dtype=np.float64)
+    z = (m.z_ptr, m.z_obs, m.z_val)
+    Q = kernels.fib_values(
+        m.R, m.t_ptr, m.t_idx, m.t_val, *z, m.discount, start, _tol(m), MAX_ITERATIONS
+    )
+    return Q.view(QValueBound)
+
+
+def upper_bound_value(Q: np.ndarray, belief: np.ndarray) -> float:
+    r"""Value of a Q-value upper bound at a belief, :math:`\max_a \sum_s b(s) Q(s, a)`."""
+    Q = np.asarray(Q, dtype=np.float64)
+    belief = np.asarray(belief, dtype=np.float64)
+    if Q.ndim != 2 or belief.shape != (Q.shape[0],):
+        raise ModelError("belief", f"expected shape ({Q.shape[0]},), got {belief.shape}")
+    return float(np.max(belief @ Q))
+
+
+def bound_values(pomdp: TabularPOMDP, belief: np.ndarray | None = None) -> dict[str, float]:
+    """Blind, QMDP and FIB bounds at ``belief`` (default ``pomdp.b0``), keyed by name."""
+    m = sparse_model(pomdp)
+    belief = pomdp.b0 if belief is None else np.asarray(belief, dtype=np.float64)
+    qmdp = qmdp_upper_bound(m)
+    return {
+        "blind": blind_lower_bound(m).value(belief),
+        "qmdp": upper_bound_value(qmdp, belief),
+        "fib": upper_bound_value(fib_upper_bound(m, qmdp), belief),
+    }

@@ -1,0 +1,188 @@
+r"""An anytime point-based POMDP solver in the SARSOP / HSVI2 family.
+
+The solver keeps two bounds on the optimal value :math:`V^*`:
+
+* a lower bound :math:`\underline V(b) = \max_k b\cdot\alpha_k` over alpha vectors, started from
+  the blind policies and improved by point-based Bellman backups
+  :math:`\alpha = R_a + \gamma\sum_o T_a \operatorname{diag}(Z_{a,o})\,\alpha_{k(o)}` with
+  :math:`k(o) = \arg\max_k b_{a,o}\cdot\alpha_k`;
+* an upper bound :math:`\overline V` by sawtooth interpolation over belief–value points, with
+  corner values and a floor from the Fast Informed Bound.
+
+Beliefs are sampled by trials from b0 that follow the action greedy for the upper bound and the
+observation of largest weighted excess gap, down to a depth set by the gap (see
+:mod:`decide.pomdp._kernels.pointbased`); both bounds are backed up along each trial's path.
+Upper Q-values are kept per belief and refreshed lazily (only until the greedy one is fresh), and
+vectors that are no sampled belief's best are pruned. docs/performance.md compares the solver with
+SARSOP. The search stops at the time limit, at the
+target gap :math:`\overline V(b_0) - \underline V(b_0)`, at ``max_iterations`` trials, when the
+callback returns True, or on Ctrl-C — each time returning the best policy found so far.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from decide.errors import UsageError
+from decide.pomdp._kernels.pointbased import run_trials
+from decide.pomdp._pointbased_model import sparse_model
+from decide.pomdp._pointbased_state import SearchState
+from decide.pomdp.model import TabularPOMDP
+from decide.pomdp.policy import AlphaVectorPolicy
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the callback sees: elapsed seconds, bounds at b0, trials so far, vector count."""
+
+    elapsed: float
+    lower_bound: float
+    upper_bound: float
+    iteration: int
+    n_alpha: int
+
+
+@dataclass(frozen=True, eq=False)
+class PointBasedResult:
+    """The policy of a point-based solve and its diagnostics.
+
+    ``lower_bound`` is exactly :math:`\\max_k b_0\\cdot\\alpha_k` of ``policy``; ``history`` holds
+    arrays ``time``, ``lower_bound`` and ``upper_bound`` (one entry per report).
+    """
+
+    policy: AlphaVectorPolicy
+    lower_bound: float
+    upper_bound: float
+    history: dict[str, np.ndarray]
+    iterations: int
+    solve_time_s: float
+    interrupted: bool
+    n_beliefs: int
+    stop_reason: str = "time limit"
+    n_upper_points: int = 0
+    parameters: dict = field(default_factory=dict)
+
+    @property
+    def gap(self) -> float:
+        return self.upper_bound - self.lower_bound
+
+    def to_dataset(self, pomdp: TabularPOMDP, attrs: dict) -> xr.Dataset:
+        """The policy Dataset with the bounds history over dimension ``iteration``."""
+        attrs = {
+            **attrs,
+            "lower_bound": self.lower_bound,
+            "upper_bound": self.upper_bound,
+            "solve_time_s": self.solve_time_s,
+        }
+        ds = self.policy.to_dataset(attrs, states=pomdp.states)
+        n = self.history["time"].size
+        ds = ds.assign_coords(
+            iteration=("iteration", np.arange(n), {"long_name": "report index", "units": "1"})
+        )
+        for key, name, unit in (
+            ("time", "elapsed solve time", "s"),
+            ("lower_bound", "lower bound at b0", "reward"),
+            ("upper_bound", "upper bound at b0", "reward"),
+        ):
+            attrs_var = {"long_name": name, "units": unit}
+            ds[f"history_{key}"] = ("iteration", self.history[key], attrs_var)
+        return ds
+
+
+@dataclass(frozen=True)
+class PointBased:
+    """SARSOP-class anytime solver (see the module docstring for the algorithm).
+
+    Parameters
+    ----------
+    time_limit : float
+        Seconds of search (initial bounds included).
+    target_gap : float
+        Stop once :math:`\\overline V(b_0) - \\underline V(b_0)` is at most this.
+    max_iterations : int or None
+        Stop after this many trials.
+    max_depth : int
+        Deepest belief a trial visits.
+    trial_gap_ratio : float or tuple of floats
+        A trial's precision ε is ``max(target_gap, ratio * gap at b0)``; a trial stops at depth
+        t once the gap there is at most :math:`\\epsilon\\gamma^{-t}`. Small ratios give deep
+        trials, ratios near 1 shallow ones. With a tuple, each kernel call uses the ratio whose
+        recent calls closed the gap at b0 fastest (every fourth call goes round-robin).
+    prune_growth : float
+        Prune vectors whenever their number grew by this factor since the last pruning.
+    report_interval : float
+        Seconds between history entries and callback calls.
+    """
+
+    time_limit: float = 10.0
+    target_gap: float = 1e-3
+    max_iterations: int | None = None
+    max_depth: int = 200
+    trial_gap_ratio: float | tuple[float, ...] = (0.5, 0.9)
+    prune_growth: float = 1.5
+    report_interval: float = 0.2
+
+    def __post_init__(self) -> None:
+        ratios = self.trial_gap_ratio
+        if isinstance(ratios, list):
+            object.__setattr__(self, "trial_gap_ratio", ratios := tuple(ratios))
+        ratios = ratios if isinstance(ratios, tuple) else (ratios,)
+        checks = {
+            "time_limit": self.time_limit > 0,
+            "target_gap": self.target_gap >= 0,
+            "max_depth": self.max_depth >= 1,
+            "trial_gap_ratio": len(ratios) > 0 and all(0 < r <= 1 for r in ratios),
+            "prune_growth": self.prune_growth > 1,
+            "report_interval": self.report_interval > 0,
+        }
+        if self.max_iterations is not None:
+            checks["max_iterations"] = self.max_iterations >= 1
+        for name, ok in checks.items():
+            value = getattr(self, name)
+            finite = all(math.isfinite(float(v)) for v in np.atleast_1d(value))
+            if not ok or not finite:
+                raise UsageError(f"PointBased.{name}: invalid value {value!r}")
+
+    def solve(
+        self,
+        pomdp: TabularPOMDP,
+        *,
+        seed: int | None = None,
+        callback: Callable[[Progress], bool | None] | None = None,
+    ) -> PointBasedResult:
+        """Search until a stopping rule fires; return the best policy and both bounds at b0.
+
+        The search draws no random numbers (its course depends on timing only, through the
+        size of kernel calls and the choice of trial ratio), so ``seed`` is accepted for a
+        uniform solver interface but unused. ``callback(progress)`` is called every
+        ``report_interval`` seconds and stops the search by returning True; Ctrl-C also stops it,
+        and either way the result holds the best policy so far with ``interrupted=True``.
+        """
+        from decide.pomdp._pointbased_loop import search
+
+        start = time.perf_counter()
+        state = SearchState(sparse_model(pomdp), pomdp.b0, self.max_depth)
+        outcome = search(self, state, start, callback, run_trials)
+        policy, lower, upper = outcome.final
+        return PointBasedResult(
+            policy=policy,
+            lower_bound=lower,
+            upper_bound=upper,
+            history={k: np.asarray(v, dtype=float) for k, v in outcome.history.items()},
+            iterations=outcome.iterations,
+            solve_time_s=time.perf_counter() - start,
+            interrupted=outcome.interrupted,
+            n_beliefs=state.n_nodes,
+            stop_reason=outcome.reason,
+            n_upper_points=state.n_points,
+            parameters=asdict(self),
+        )

@@ -1,0 +1,243 @@
+"""The point-based solver: converged values from the literature, valid bounds, stopping rules."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from decide import results
+from decide.errors import UsageError
+from decide.pomdp._kernels.pb_backup import expand, lb_children, workspace
+from decide.pomdp._kernels.pointbased import run_trials, upper_at
+from decide.pomdp._pointbased_model import sparse_model
+from decide.pomdp._pointbased_state import SearchState
+from decide.pomdp.cassandra import read_pomdp
+from decide.pomdp.model import TabularPOMDP
+from decide.pomdp.pointbased import PointBased, PointBasedResult
+
+#: Optimal values at b0 (Tiger: Kaelbling et al. 1998 / SARSOP; RockSample_4_4: SARSOP, converged).
+TIGER_VALUE = 19.3711
+ROCKSAMPLE_4_4_VALUE = 17.9245
+
+
+def tiger() -> TabularPOMDP:
+    """Tiger as in Cassandra's Tiger.pomdp, written out here as an independent model."""
+    listen = np.array([[0.85, 0.15], [0.15, 0.85]])
+    T = np.stack([np.eye(2), np.full((2, 2), 0.5), np.full((2, 2), 0.5)])
+    Z = np.stack([listen, np.full((2, 2), 0.5), np.full((2, 2), 0.5)])
+    R = np.array([[-1.0, -100.0, 10.0], [-1.0, 10.0, -100.0]])
+    return TabularPOMDP(T=T, Z=Z, R=R, discount=0.95, b0=np.full(2, 0.5))
+
+
+@pytest.fixture(scope="module")
+def warm():
+    """Compile the kernels once, so that timings below measure the search only."""
+    PointBased(time_limit=600, max_iterations=20).solve(tiger())
+
+
+def exact_lower_bound(result: PointBasedResult, b0: np.ndarray) -> float:
+    return float(np.max(result.policy.alpha @ b0))
+
+
+def simulate(pomdp, policy, runs=2000, steps=150, seed=1) -> tuple[float, float]:
+    """Mean discounted return of the argmax-alpha policy with exact beliefs, and its std. error."""
+    rng = np.random.default_rng(seed)
+    S = pomdp.n_states
+    state = rng.choice(S, size=runs, p=pomdp.b0)
+    belief = np.tile(pomdp.b0, (runs, 1))
+    total, discount = np.zeros(runs), 1.0
+    for _ in range(steps):
+        action = policy.actions[np.argmax(belief @ policy.alpha.T, axis=1)]
+        total += discount * pomdp.R[state, action]
+        discount *= pomdp.discount
+        cum_t = np.cumsum(pomdp.T[action, state], axis=1)
+        state = (rng.random((runs, 1)) > cum_t).sum(axis=1).clip(max=S - 1)
+        cum_z = np.cumsum(pomdp.Z[action, state], axis=1)
+        obs = (rng.random((runs, 1)) > cum_z).sum(axis=1).clip(max=pomdp.n_observations - 1)
+        belief = np.einsum("rs,rst->rt", belief, pomdp.T[action]) * pomdp.Z[action, :, obs]
+        belief /= belief.sum(axis=1, keepdims=True)
+    return float(total.mean()), float(total.std(ddof=1) / np.sqrt(runs))
+
+
+def test_tiger_converges_to_the_optimum_within_a_second(warm):
+    pomdp = tiger()
+    result = PointBased(time_limit=5.0).solve(pomdp)
+    assert result.stop_reason == "converged" and not result.interrupted
+    assert result.solve_time_s < 1.0
+    assert result.lower_bound == pytest.approx(TIGER_VALUE, abs=1e-3)
+    assert result.upper_bound - result.lower_bound <= 1e-3
+    assert result.lower_bound == exact_lower_bound(result, pomdp.b0)
+
+
+def test_rocksample_4_4_converges(warm, shared_file):
+    pomdp = read_pomdp(shared_file("pomdp/RockSample_4_4.pomdp"))
+    result = PointBased(time_limit=20.0).solve(pomdp)
+    assert result.stop_reason == "converged"
+    assert result.lower_bound == pytest.approx(ROCKSAMPLE_4_4_VALUE, abs=1e-3)
+    assert result.lower_bound == exact_lower_bound(result, pomdp.b0)
+
+
+def test_stores_grow_from_tiny_capacities(warm, shared_file, monkeypatch):
+    pomdp = read_pomdp(shared_file("pomdp/RockSample_4_4.pomdp"))
+    monkeypatch.setattr(SearchState, "INITIAL_NODES", 1)
+    monkeypatch.setattr(SearchState, "INITIAL_POOL", 1)
+    monkeypatch.setattr(SearchState, "INITIAL_ALPHAS", 1)
+    result = PointBased(time_limit=20.0, max_depth=20).solve(pomdp)
+    assert result.stop_reason == "converged" and result.n_beliefs > 200
+    assert result.lower_bound == pytest.approx(ROCKSAMPLE_4_4_VALUE, abs=1e-3)
+
+
+def test_bounds_bracket_the_simulated_return(warm):
+    pomdp = tiger()
+    result = PointBased(time_limit=0.05, report_interval=0.001).solve(pomdp)
+    history = result.history
+    assert np.all(history["upper_bound"] >= history["lower_bound"])
+    assert np.all(np.diff(history["lower_bound"]) >= -1e-9)
+    assert np.all(np.diff(history["upper_bound"]) <= 1e-9)
+    mean, stderr = simulate(pomdp, result.policy)
+    # With a near-optimal policy, mean - stderr exceeds V* one time in six by chance alone,
+    # so allow three standard errors either way.
+    assert result.upper_bound >= mean - 3 * stderr
+    assert result.lower_bound <= mean + 3 * stderr  # the LB is the value of this very policy
+
+
+def test_time_limit_is_kept(warm, shared_file):
+    pomdp = read_pomdp(shared_file("pomdp/RockSample_5_5.pomdp"))
+    start = time.perf_counter()
+    result = PointBased(time_limit=0.5).solve(pomdp)
+    assert time.perf_counter() - start < 1.0
+    assert result.stop_reason == "time limit"
+    assert result.upper_bound >= result.lower_bound == exact_lower_bound(result, pomdp.b0)
+
+
+def test_callback_sees_progress_and_stops(warm):
+    seen = []
+
+    def callback(progress):
+        seen.append(progress)
+        return len(seen) >= 3
+
+    result = PointBased(time_limit=60, target_gap=0, report_interval=1e-4).solve(
+        tiger(), callback=callback
+    )
+    assert len(seen) == 3 and result.interrupted and result.stop_reason == "callback"
+    assert all(p.upper_bound >= p.lower_bound for p in seen)
+    assert seen[-1].iteration >= seen[0].iteration and seen[-1].n_alpha >= 1
+
+
+def test_keyboard_interrupt_returns_the_best_policy_so_far(warm, shared_file):
+    pomdp = read_pomdp(shared_file("pomdp/RockSample_5_5.pomdp"))
+    calls = []
+
+    def callback(progress):
+        calls.append(progress.elapsed)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    result = PointBased(time_limit=60, report_interval=0.05).solve(pomdp, callback=callback)
+    assert result.interrupted and result.stop_reason == "interrupted"
+    assert result.solve_time_s < 5
+    assert result.lower_bound == exact_lower_bound(result, pomdp.b0)
+    assert result.lower_bound > 8.2  # improved on the blind policy (8.145)
+    assert result.upper_bound >= result.lower_bound
+
+
+def test_dataset_follows_the_schema(warm, tmp_path):
+    pomdp = tiger()
+    result = PointBased(time_limit=1.0).solve(pomdp)
+    attrs = results.make_attrs("tiger", "pointbased", {"time_limit": 1.0})
+    ds = result.to_dataset(pomdp, attrs)
+    results.write(ds, tmp_path / "policy.nc")
+    back = results.read(tmp_path / "policy.nc", required_vars=("alpha", "action"))
+    assert back.attrs["lower_bound"] == result.lower_bound
+    assert back["history_lower_bound"].dims == ("iteration",)
+    assert back["history_time"].attrs["units"] == "s"
+    assert back.sizes["alpha"] == result.policy.n_vectors
+
+
+@pytest.mark.parametrize("field", ["time_limit", "target_gap", "max_depth", "trial_gap_ratio"])
+def test_bad_parameters_raise(field):
+    with pytest.raises(UsageError, match=field):
+        PointBased(**{field: -1})
+
+
+@pytest.fixture(scope="module")
+def grown_tiger():
+    """A Tiger search after a few trials (no pruning, so the vector set is uniformly improvable)."""
+    pomdp = tiger()
+    state = SearchState(sparse_model(pomdp), pomdp.b0, max_depth=50)
+    prm = np.array([5.0, 50, pomdp.discount, 0, pomdp.n_observations])
+    run_trials(6, state.ns, state.cnt, state.m, *state.alphas, prm)
+    converged = PointBased(time_limit=5.0).solve(pomdp).policy
+    return pomdp, state, converged
+
+
+@settings(max_examples=60, deadline=None)
+@given(p=st.floats(0.0, 1.0))
+def test_kernel_bounds_at_any_belief(grown_tiger, p):
+    pomdp, state, optimal = grown_tiger
+    belief = np.array([p, 1.0 - p])
+    idx = np.flatnonzero(belief).astype(np.int32)
+    val = belief[idx]
+    # sawtooth: above the optimal value, below the corner interpolation and the FIB bound
+    upper = upper_at(state.ns, state.m, idx, val, idx.size, np.zeros(2))
+    assert upper >= optimal.value(belief) - 1e-4  # optimal is within the 1e-3 target gap
+    assert upper <= belief @ state.fib.max(axis=1) + 1e-9
+    assert upper <= np.max(belief @ state.fib) + 1e-9
+    # point-based backup of the lower bound never falls below the current lower bound
+    alphaT = state.alphas[0]
+    K = state.n_alpha
+    ws = workspace(2, 3, 2, alphaT.shape[1])
+    backed_up = max(
+        expand(state.m, a, idx, val, idx.size, ws)
+        + pomdp.discount * lb_children(alphaT, K, 0, a, ws)
+        for a in range(3)
+    )
+    assert backed_up >= np.max(belief @ alphaT[:, :K]) - 1e-9
+
+
+PURE_PYTHON_RUN = textwrap.dedent(
+    """
+    import numpy as np
+    from decide.pomdp.model import TabularPOMDP
+    from decide.pomdp.pointbased import PointBased
+    from decide.pomdp._pointbased_state import SearchState
+
+    SearchState.INITIAL_NODES = SearchState.INITIAL_POOL = SearchState.INITIAL_ALPHAS = 1
+    rng = np.random.default_rng(3)
+    S, A, O = 7, 3, 4
+    T = rng.dirichlet(np.full(S, 0.3), size=(A, S))
+    Z = rng.dirichlet(np.full(O, 0.5), size=(A, S))
+    pomdp = TabularPOMDP(T=T, Z=Z, R=rng.normal(size=(S, A)), discount=0.9, b0=np.full(S, 1 / S))
+    result = PointBased(max_iterations=60, time_limit=600).solve(pomdp)
+    assert result.lower_bound == float(np.max(result.policy.alpha @ pomdp.b0))
+    print(result.lower_bound, result.upper_bound)
+    """
+)
+
+
+def test_kernels_run_as_plain_python():
+    """Under NUMBA_DISABLE_JIT every array access is bounds-checked by numpy."""
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    command = [sys.executable, "-W", "ignore", "-c", PURE_PYTHON_RUN]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lower, upper = map(float, done.stdout.split())
+    reference = PointBased(time_limit=1.0).solve(_random_pomdp())
+    assert lower <= reference.upper_bound + 1e-9 and upper >= reference.lower_bound - 1e-9
+
+
+def _random_pomdp() -> TabularPOMDP:
+    rng = np.random.default_rng(3)
+    S, A, O = 7, 3, 4
+    T = rng.dirichlet(np.full(S, 0.3), size=(A, S))
+    Z = rng.dirichlet(np.full(O, 0.5), size=(A, S))
+    return TabularPOMDP(T=T, Z=Z, R=rng.normal(size=(S, A)), discount=0.9, b0=np.full(S, 1 / S))
