@@ -20,6 +20,8 @@ Both give :math:`V^*(b) \le \max_a \sum_s b(s) Q(s,a)`, with FIB never above QMD
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from decide.errors import ModelError
@@ -31,6 +33,8 @@ from decide.pomdp.policy import AlphaVectorPolicy
 #: Iterate until the distance to the fixed point is below this, relative to max|R| / (1 - γ).
 TOLERANCE = 1e-13
 MAX_ITERATIONS = 1_000_000
+#: FIB sweeps per kernel call; the time budget is checked between calls.
+FIB_SWEEPS_PER_CALL = 4
 
 
 class QValueBound(np.ndarray):
@@ -80,19 +84,30 @@ def qmdp_upper_bound(pomdp: TabularPOMDP | SparseModel) -> QValueBound:
 
 
 def fib_upper_bound(
-    pomdp: TabularPOMDP | SparseModel, qmdp: np.ndarray | None = None
+    pomdp: TabularPOMDP | SparseModel,
+    qmdp: np.ndarray | None = None,
+    *,
+    time_budget: float | None = None,
 ) -> QValueBound:
     r"""Fast Informed Bound Q-values ``Q[s, a]``, iterated down from the QMDP values.
 
-    The result is an ``(S, A)`` array; ``Q.value(b)`` is the bound at a belief ``b``.
+    The FIB operator :math:`H_F` is monotone and :math:`H_F Q \le H_{QMDP} Q`, so from the QMDP
+    fixed point every iterate decreases and stays above the FIB fixed point, hence above
+    :math:`V^*`. Stopping early (``time_budget`` seconds) therefore still gives a valid, if looser,
+    upper bound; this matters on dense models (100 states × 100 actions × 100 observations cost
+    ~1e10 operations a sweep). The result is an ``(S, A)`` array; ``Q.value(b)`` is the bound at
+    a belief ``b``.
     """
     m = _model(pomdp)
-    start = qmdp_upper_bound(m) if qmdp is None else qmdp
-    start = np.ascontiguousarray(start, dtype=np.float64)
+    deadline = None if time_budget is None else time.perf_counter() + time_budget
+    Q = qmdp_upper_bound(m) if qmdp is None else qmdp
+    Q = np.ascontiguousarray(Q, dtype=np.float64)
     z = (m.z_ptr, m.z_obs, m.z_val)
-    Q = kernels.fib_values(
-        m.R, m.t_ptr, m.t_idx, m.t_val, *z, m.discount, start, _tol(m), MAX_ITERATIONS
-    )
+    converged = False
+    while not converged and (deadline is None or time.perf_counter() < deadline):
+        Q, converged = kernels.fib_values(
+            m.R, m.t_ptr, m.t_idx, m.t_val, *z, m.discount, Q, _tol(m), FIB_SWEEPS_PER_CALL
+        )
     return Q.view(QValueBound)
 
 

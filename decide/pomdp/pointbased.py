@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     import xarray as xr
 
 
+#: Share of the time limit the initial Fast Informed Bound may take (it stays valid when cut short).
+FIB_SHARE = 0.2
+
+
 @dataclass(frozen=True)
 class Progress:
     """What the callback sees: elapsed seconds, bounds at b0, trials so far, vector count."""
@@ -170,7 +174,8 @@ class PointBased:
         from decide.pomdp._pointbased_loop import search
 
         start = time.perf_counter()
-        state = SearchState(sparse_model(pomdp), pomdp.b0, self.max_depth)
+        fib_budget = FIB_SHARE * self.time_limit
+        state = SearchState(sparse_model(pomdp), pomdp.b0, self.max_depth, fib_budget)
         outcome = search(self, state, start, callback, run_trials)
         policy, lower, upper = outcome.final
         return PointBasedResult(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 
-from decide import results
 from decide.errors import FormatError, ModelError
+
+if TYPE_CHECKING:  # xarray is imported on use: solvers need not pay its memory and start-up
+    import xarray as xr
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +74,8 @@ class AlphaVectorPolicy:
         The vectors are not called ``alpha`` because xarray reserves a variable named like a
         dimension for that dimension's coordinate (see docs/output_schema.md).
         """
+        import xarray as xr
+
         states = states or tuple(f"s{i}" for i in range(self.n_states))
         return xr.Dataset(
             {
@@ -104,6 +108,7 @@ def _coord(long_name: str) -> dict[str, str]:
 
 def load_policy(path: str | Path) -> AlphaVectorPolicy:
     """Read a policy from our netCDF (``.nc``) or a SARSOP XML file (``.policy``/``.policyx``)."""
+    from decide import results
     from decide.pomdp.policyx import read_policyx
 
     path = Path(path)

@@ -99,3 +99,13 @@ def test_upper_bound_value_checks_the_belief():
     with pytest.raises(ModelError, match="belief"):
         upper_bound_value(np.zeros((2, 3)), np.ones(3) / 3)
     assert upper_bound_value(np.array([[1.0, 0.0], [0.0, 3.0]]), np.array([0.5, 0.5])) == 1.5
+
+
+def test_fib_cut_short_stays_between_fib_and_qmdp(shared_file):
+    """Every FIB iterate from QMDP is a valid bound: QMDP >= cut-short FIB >= converged FIB."""
+    pomdp = read_pomdp(shared_file("pomdp/Hallway.pomdp"))
+    qmdp = np.asarray(qmdp_upper_bound(pomdp))
+    np.testing.assert_array_equal(np.asarray(fib_upper_bound(pomdp, time_budget=0.0)), qmdp)
+    partial = np.asarray(fib_upper_bound(pomdp, time_budget=0.002))
+    full = np.asarray(fib_upper_bound(pomdp))
+    assert np.all(partial <= qmdp + 1e-12) and np.all(partial >= full - 1e-12)

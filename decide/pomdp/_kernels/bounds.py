@@ -95,7 +95,10 @@ def _fib_step(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, gamma, Q, out, acc, u
 
 @njit(cache=True)
 def fib_values(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, gamma, Q0, tol, max_iter):
-    """Fast Informed Bound Q-values, iterated from an upper bound ``Q0`` (e.g. QMDP)."""
+    """Fast Informed Bound Q-values iterated from an upper bound ``Q0`` (e.g. QMDP).
+
+    Returns the Q-values and whether the last sweep changed them by at most ``tol``.
+    """
     A = R.shape[1]
     n_obs = z_obs.max() + 1 if z_obs.size else 1
     Q = Q0.copy()
@@ -109,5 +112,5 @@ def fib_values(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, gamma, Q0, tol, max_
         )
         Q, out = out, Q
         if change <= tol:
-            break
-    return Q
+            return Q, True
+    return Q, False
