@@ -94,7 +94,7 @@ def row(name: str, budget: float, ours: dict) -> str:
         cells += ["—", "—", "—", "—"]
     else:
         ref_gap = ref[1] - ref[0]
-        both_converged = gap <= TARGET_GAP and ref_gap <= TARGET_GAP
+        both_converged = max(gap, ref_gap) <= TARGET_GAP + 1e-9
         lb_ok = "✓" if ours["lb"] >= ref[0] - 5e-5 else ("≈" if both_converged else "✗")
         gap_ok = "✓" if gap <= ref_gap + 5e-5 or both_converged else "✗"
         cells += [f"{ref[0]:.4f} / {ref[1]:.4f}", f"{lb_ok} {ours['lb'] - ref[0]:+.4f}"]

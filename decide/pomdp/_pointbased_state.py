@@ -29,7 +29,9 @@ class SearchState:
     INITIAL_POOL = 1 << 16
     INITIAL_ALPHAS = 256
 
-    def __init__(self, model: SparseModel, b0: np.ndarray, max_depth: int, fib_budget: float):
+    def __init__(
+        self, model: SparseModel, b0: np.ndarray, max_depth: int, fib_budget: float | None = None
+    ):
         S = model.n_states
         self.model = model
         self.max_depth = max_depth
