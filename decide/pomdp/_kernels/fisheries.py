@@ -1,0 +1,101 @@
+"""numba kernel for rollouts in "observe, then act" order (the fisheries studies' protocol).
+
+Each year t of replicate r: the observation ``o ~ Z[a_prev, s, :]`` of the current state is
+drawn with the uniform ``u[r, t, 0]``; the agent picks ``a`` (a fixed table ``table[o]``, or the
+alpha-vector action at its Bayes belief); the state moves to ``s' ~ T[a, s, :]`` drawn with
+``u[r, t, 1]``. Draws invert cumulative rows: the first index j with ``cdf[j] > u * cdf[-1]``.
+Feeding every policy the same ``u`` gives common random numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True)
+def draw(cdf, u):
+    """First index j with ``cdf[j] > u * cdf[-1]`` (binary search)."""
+    target = u * cdf[cdf.shape[0] - 1]
+    lo, hi = 0, cdf.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if cdf[mid] > target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True)
+def bayes_update(belief, T, Z, a, o, out):
+    r"""``out`` ∝ Z[a, :, o] ∘ (belief @ T[a]); False (``out`` = the normalised prediction) when
+    the observation has probability 0."""
+    n = belief.shape[0]
+    out[:] = 0.0
+    for s in range(n):
+        w = belief[s]
+        if w != 0.0:
+            for s2 in range(n):
+                out[s2] += w * T[a, s, s2]
+    total = 0.0
+    for s2 in range(n):
+        total += out[s2] * Z[a, s2, o]
+    if total > 0.0:
+        for s2 in range(n):
+            out[s2] = out[s2] * Z[a, s2, o] / total
+        return True
+    total = out.sum()
+    for s2 in range(n):
+        out[s2] /= total
+    return False
+
+
+@njit(cache=True)
+def best_action(alpha_t, alpha_action, belief, values):
+    """Action of the vector maximising alpha·belief (first maximum wins); ``alpha_t`` is (S, K),
+    so the inner loop runs over the vectors and vectorises."""
+    values[:] = 0.0
+    for s in range(belief.shape[0]):
+        w = belief[s]
+        if w != 0.0:
+            for k in range(alpha_t.shape[1]):
+                values[k] += alpha_t[s, k] * w
+    best_k = 0
+    for k in range(1, values.shape[0]):
+        if values[k] > values[best_k]:
+            best_k = k
+    return alpha_action[best_k]
+
+
+@njit(cache=True, parallel=True)
+def protocol_rollouts(
+    t_cdf, z_cdf, T, Z, b0, x0, a0, table, alpha_t, alpha_action, u,
+    states, actions, observations, final_states, impossible,
+):  # fmt: skip
+    """Roll out every replicate (first axis of ``u``) from state ``x0`` with previous action
+    ``a0``; the agent uses ``table`` if ``alpha_t`` (S, K) has no columns, else its belief (from
+    ``b0``, updated under ``T``, ``Z``) and the vectors. Outputs (N, years) and (N,) are filled
+    in place.
+    """
+    n_rep, n_years = u.shape[0], u.shape[1]
+    n_states = b0.shape[0]
+    use_belief = alpha_t.shape[1] > 0
+    for r in prange(n_rep):
+        belief = b0.copy()
+        scratch = np.empty(n_states)
+        values = np.empty(alpha_t.shape[1])
+        s, a_prev = x0, a0
+        for t in range(n_years):
+            o = draw(z_cdf[a_prev, s], u[r, t, 0])
+            if use_belief:
+                if not bayes_update(belief, T, Z, a_prev, o, scratch):
+                    impossible[r] += 1
+                belief[:] = scratch
+                a = best_action(alpha_t, alpha_action, belief, values)
+            else:
+                a = table[o]
+            states[r, t], actions[r, t], observations[r, t] = s, a, o
+            s = draw(t_cdf[a, s], u[r, t, 1])
+            a_prev = a
+        final_states[r] = s
