@@ -217,12 +217,12 @@ def test_cli_errors_are_one_line_and_write_nothing(tmp_path, capsys, monkeypatch
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    os.environ.get("DECIDE_FISHERIES_TARGETS") != "1",
-    reason="set DECIDE_FISHERIES_TARGETS=1: three 60 s solves (see benchmarks/fisheries_solve.py)",
-)
-def test_our_pomdp_matches_the_published_policies_within_60_seconds(policyx_dir):
-    ds = run_study(0.15, (0.0, 0.1, 0.15), 1000, seed=2019, time_limit=60, policyx_dir=policyx_dir)
-    assert np.all(ds["solve_time_s"].values <= 60 * 1.05)
+def test_our_pomdp_matches_the_published_policies_within_20_seconds(policyx_dir):
+    """Our solver, 20 s a scenario, vs the paper's 15,000 s SARSOP policies on the same seeds.
+
+    The 60 s version with the timing ratio is benchmarks/fisheries_solve.py.
+    """
+    ds = run_study(0.15, (0.0, 0.1, 0.15), 1000, seed=2019, time_limit=20, policyx_dir=policyx_dir)
+    assert np.all(ds["solve_time_s"].values <= 20 * 1.05)
     ours, paper = ds["npv_mean"].sel(policy="POMDP"), ds["npv_mean"].sel(policy="SARSOP")
     assert np.all(ours >= paper - ds["npv_se"].sel(policy="SARSOP"))
