@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from decide.pomdp._kernels.simulate import correct
+
 
 @njit(cache=True)
 def draw(cdf, u):
@@ -38,17 +40,7 @@ def bayes_update(belief, T, Z, a, o, out):
         if w != 0.0:
             for s2 in range(n):
                 out[s2] += w * T[a, s, s2]
-    total = 0.0
-    for s2 in range(n):
-        total += out[s2] * Z[a, s2, o]
-    if total > 0.0:
-        for s2 in range(n):
-            out[s2] = out[s2] * Z[a, s2, o] / total
-        return True
-    total = out.sum()
-    for s2 in range(n):
-        out[s2] /= total
-    return False
+    return correct(out, Z, a, o)
 
 
 @njit(cache=True)

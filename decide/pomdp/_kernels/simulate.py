@@ -64,16 +64,23 @@ def update_belief_sparse(belief, a, o, indptr, indices, probs, Z, out):
         row = a * n_states + s
         for j in range(indptr[row], indptr[row + 1]):
             out[indices[j]] += probs[j] * weight
+    return correct(out, Z, a, o)
+
+
+@njit(cache=True)
+def correct(predicted, Z, a, o):
+    """Multiply the prediction by the likelihood ``Z[a, :, o]`` and normalise, in place.
+
+    Returns False, leaving the prediction normalised, when the observation has probability 0.
+    """
     total = 0.0
-    for s2 in range(n_states):
-        total += out[s2] * Z[a, s2, o]
+    for s2 in range(predicted.shape[0]):
+        total += predicted[s2] * Z[a, s2, o]
     if total > 0.0:
-        for s2 in range(n_states):
-            out[s2] = out[s2] * Z[a, s2, o] / total
+        for s2 in range(predicted.shape[0]):
+            predicted[s2] = predicted[s2] * Z[a, s2, o] / total
         return True
-    predicted = out.sum()
-    for s2 in range(n_states):
-        out[s2] /= predicted
+    predicted /= predicted.sum()
     return False
 
 
