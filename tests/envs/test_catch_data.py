@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from decide.envs.fisheries.catch_data import (
     DATA_DIR_ENV,
     MIN_YEARS,
     catch_files,
     load_stock,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from decide.errors import DecideError, FormatError, UsageError
 
 PAPER = "fisheries/paper_stocks_ram_v3_ARGHAKENARG_PLAICNS.csv"

@@ -6,9 +6,9 @@ import csv
 
 import numpy as np
 import pytest
+
 from decide.envs.fisheries.catch_data import load_stock
 from decide.envs.fisheries.fitting import NAMES, fit, log_likelihood, maximum_likelihood
-
 from decide.errors import ModelError, UsageError
 
 PAPER = "fisheries/paper_stocks_ram_v3_ARGHAKENARG_PLAICNS.csv"
