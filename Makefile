@@ -17,10 +17,8 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	mkdir -p $(OUT)
-	$(BIN)/decide bounds rocksample-5-5
-	$(BIN)/decide solve rocksample-5-5 --time-limit 20 --out $(OUT)/rocksample-5-5.policy.nc
-	$(BIN)/decide simulate rocksample-5-5 $(OUT)/rocksample-5-5.policy.nc \
-		--replicates 1000 --steps 150 --seed 1 --out $(OUT)/rocksample-5-5.sim.nc
+	$(BIN)/decide fisheries study --sigma-g 0.15 --sigma-m 0 0.1 0.15 --replicates 1000 --seed 1 \
+		--time-limit 20 --out $(OUT)/study.nc --plot $(OUT)/study.png
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
