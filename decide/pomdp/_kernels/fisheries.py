@@ -12,21 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from decide.pomdp._kernels.simulate import correct
-
-
-@njit(cache=True)
-def draw(cdf, u):
-    """First index j with ``cdf[j] > u * cdf[-1]`` (binary search)."""
-    target = u * cdf[cdf.shape[0] - 1]
-    lo, hi = 0, cdf.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cdf[mid] > target:
-            hi = mid
-        else:
-            lo = mid + 1
-    return lo
+from decide.pomdp._kernels.simulate import correct, sample_position
 
 
 @njit(cache=True)
@@ -79,7 +65,7 @@ def protocol_rollouts(
         values = np.empty(alpha_t.shape[1])
         s, a_prev = x0, a0
         for t in range(n_years):
-            o = draw(z_cdf[a_prev, s], u[r, t, 0])
+            o = sample_position(z_cdf[a_prev, s], 0, z_cdf.shape[2], u[r, t, 0])
             if use_belief:
                 if not bayes_update(belief, T, Z, a_prev, o, scratch):
                     impossible[r] += 1
@@ -88,6 +74,6 @@ def protocol_rollouts(
             else:
                 a = table[o]
             states[r, t], actions[r, t], observations[r, t] = s, a, o
-            s = draw(t_cdf[a, s], u[r, t, 1])
+            s = sample_position(t_cdf[a, s], 0, t_cdf.shape[2], u[r, t, 1])
             a_prev = a
         final_states[r] = s
