@@ -44,3 +44,15 @@ class SchemaError(DecideError):
 
 class UsageError(DecideError):
     """A command-line or API argument that cannot be used."""
+
+
+class MatrixError(DecideError):
+    """A matrix that cannot be used: names what is wrong, e.g. the row with a zero diagonal.
+
+    ``row`` is the offending row when there is one.
+    """
+
+    def __init__(self, message: str, *, row: int | None = None):
+        self.message = message
+        self.row = row
+        super().__init__(message if row is None else f"row {row}: {message}")
