@@ -4,8 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 OUT := results
+# The dolfinx venv: the system Python (Debian's python3-dolfinx, installed beforehand) plus pip.
+SYSTEM_PYTHON ?= /usr/bin/python3
+DOLFINX_VENV := .venv-dolfinx
+DOLFINX_STAMP := $(DOLFINX_VENV)/.installed-stamp
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint clean test-dolfinx
 
 setup: $(STAMP)
 
@@ -29,3 +33,12 @@ test: lint
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
+
+$(DOLFINX_STAMP): pyproject.toml .ci/dolfinx-constraints.txt
+	$(SYSTEM_PYTHON) -m venv --system-site-packages $(DOLFINX_VENV)
+	$(DOLFINX_VENV)/bin/pip install --quiet -c .ci/dolfinx-constraints.txt -e '.[test]'
+	touch $(DOLFINX_STAMP)
+
+# Backend parity tests against dolfinx; they fail (not skip) here if dolfinx cannot be imported.
+test-dolfinx: $(DOLFINX_STAMP)
+	DECIDE_REQUIRE_DOLFINX=1 $(DOLFINX_VENV)/bin/pytest -q tests/envs/pde -m dolfinx

@@ -1,0 +1,1 @@
+"""PDE-constrained control problems: FEM backends and the heat-control environment."""
