@@ -11,6 +11,7 @@ import gymnasium
 __all__ = ["ENV_IDS", "register_envs"]
 
 _FISHERIES = "decide.envs.fisheries"
+_PDE = "decide.envs.pde"
 
 _SPECS: dict[str, dict[str, str]] = {
     "decide/Fisheries-v0": {
@@ -19,6 +20,9 @@ _SPECS: dict[str, dict[str, str]] = {
     },
     "decide/FisheriesDiscrete-v0": {
         "entry_point": f"{_FISHERIES}.discrete_env:FisheriesDiscreteEnv",
+    },
+    "decide/HeatControl-v0": {
+        "entry_point": f"{_PDE}.heat_env:HeatControlEnv",
     },
 }
 
