@@ -28,6 +28,7 @@ def test_help_shows_every_option_with_its_default(capsys):
         "solve": ["--time-limit", "--target-gap", "--out", "--policyx", "--seed", "--quiet"],
         "simulate": ["--replicates", "--steps", "--seed", "--agent-model", "--out"],
         "bounds": ["--belief"],
+        "tune": ["--methods", "--length", "--trials", "--seed", "--nx", "--out", "--plot"],
     }.items():
         with pytest.raises(SystemExit) as exit_:
             main([command, "--help"])

@@ -61,6 +61,19 @@ class CSRSystem:
         """The diagonal ``a_ii``."""
         return self.data[self.diag_pos]
 
+    def shifted(self, c: float) -> CSRSystem:
+        """``A + c I`` as a new system, without re-validating the sparsity structure."""
+        data = self.data.copy()
+        data[self.diag_pos] += c
+        diagonal = data[self.diag_pos]
+        zero = np.flatnonzero(diagonal == 0.0)
+        if zero.size:
+            raise MatrixError(f"zero diagonal entry after the shift by {c}", row=int(zero[0]))
+        data.setflags(write=False)
+        inv_diag = 1.0 / diagonal
+        inv_diag.setflags(write=False)
+        return CSRSystem(self.indptr, self.indices, data, self.diag_pos, inv_diag)
+
     def to_scipy(self) -> sp.csr_array:
         """The matrix as a scipy ``csr_array`` sharing this system's (read-only) arrays."""
         return sp.csr_array((self.data, self.indices, self.indptr), shape=(self.n, self.n))

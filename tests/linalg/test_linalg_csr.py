@@ -100,3 +100,13 @@ def test_kernels_run_as_plain_python():
     compiled = namespace["compute"]()
     pure = [float(v) for v in done.stdout.strip().strip("[]").split(",")]
     np.testing.assert_allclose(pure, compiled, rtol=1e-12, atol=1e-15)
+
+
+def test_shifted_system_equals_the_shifted_matrix():
+    A = poisson_2d(4)
+    shifted = prepare(A).shifted(-0.5)
+    expected = prepare(A - 0.5 * sp.identity(16, format="csr"))
+    assert np.array_equal(shifted.to_scipy().toarray(), expected.to_scipy().toarray())
+    assert np.allclose(shifted.inv_diag, 1 / 3.5)
+    with pytest.raises(MatrixError, match="row 0"):
+        prepare(A).shifted(-4.0)

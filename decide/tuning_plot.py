@@ -1,0 +1,52 @@
+"""The tuning figure: cumulative iterations, regret against the instance optimum, chosen ω."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from decide._atomic import atomic_target
+
+REFERENCES = ("young", "per-step-best")
+LEARNERS = ("tsallis-inf", "tsallis-inf-cb", "chebcb")
+
+
+def _moving_mean(values: np.ndarray, window: int) -> np.ndarray:
+    window = max(1, min(window, len(values)))
+    return np.convolve(values, np.ones(window) / window, mode="same")
+
+
+def plot_tuning(ds: xr.Dataset, path: str | Path) -> None:
+    """Three panels over the sequence: cumulative iterations (mean over trials), regret against
+    the instance-optimal method (or the best total), and the ω each learner chose (trial 0)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cumulative = ds["iterations"].mean("trial").cumsum("instance")
+    methods = [str(m) for m in ds["strategy"].values]
+    reference = next((m for m in REFERENCES if m in methods), None)
+    if reference is None:
+        reference = methods[int(np.argmin(ds["total_iterations"].mean("trial").values))]
+    steps = ds["instance"].values + 1
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for method in methods:
+        axes[0].plot(steps, cumulative.sel(strategy=method), label=method)
+        regret = cumulative.sel(strategy=method) - cumulative.sel(strategy=reference)
+        axes[1].plot(steps, regret, label=method)
+    for method in [m for m in methods if m in (*LEARNERS, *REFERENCES)]:
+        omega = ds["omega"].sel(strategy=method, trial=0).values
+        axes[2].plot(steps, _moving_mean(omega, 25), label=method, lw=1)
+    axes[0].set(xlabel="system", ylabel="cumulative iterations", title=ds.attrs["problem"])
+    axes[1].set(xlabel="system", ylabel=f"iterations − {reference}", title="regret")
+    axes[2].set(xlabel="system", ylabel="ω (moving mean of 25)", title="chosen ω, trial 0")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_target(Path(path)) as tmp:
+        fig.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
+    plt.close(fig)
