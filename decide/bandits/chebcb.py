@@ -28,6 +28,18 @@ with the learning rate growing linearly in the number :math:`t` of completed rou
 prediction made when the arm was drawn and the scale :math:`\sigma_r` after cost :math:`k_r` was
 recorded; :math:`\alpha` allows for the bias of a degree-:math:`(m-1)` Chebyshev fit of a
 Lipschitz function (Jackson's bound with the Lebesgue constant of Chebyshev interpolation).
+
+Transformed targets (``target="inv"`` or ``"log"``): the regressors fit a transform
+:math:`u = g(k)` of the cost instead of :math:`k - 1`, with :math:`g(k) = 1 - 1/k` (``"inv"``) or
+:math:`g(k) = \log k` (``"log"``). :math:`N`, the scale and the coefficient bounds are the
+formulas above applied to the observed :math:`u` (:math:`K_u = \max u` if positive, else 1,
+:math:`\mathrm{Lip}_u = (\max u - \min u)/w`, :math:`\sigma_u = K_u N_u`), so
+:math:`\theta_i \cdot \phi(c) \approx u/\sigma_u`. A prediction
+:math:`\hat u = \sigma_u \theta_i \cdot \phi(c)`, clipped to the observed
+:math:`[\min u, \max u]`, is mapped back to a cost :math:`\hat k = g^{-1}(\hat u)`, and SquareCB,
+:math:`R_t` and :math:`\eta_t` work with the loss :math:`\hat y_i = (\hat k - 1)/\sigma` in
+cost units, :math:`R_t = \sum_r (\hat y_{a_r}(c_r) - (k_r - 1)/\sigma_r)^2`. These targets need
+costs :math:`k > 0`.
 """
 
 from __future__ import annotations
@@ -39,7 +51,34 @@ from numpy.typing import ArrayLike
 
 from decide.bandits.base import Bandit, check_context_range, check_positive_int
 from decide.bandits.chebfit import ChebyshevRegression
-from decide.errors import ModelError
+from decide.errors import ModelError, UsageError
+
+#: Regression targets of :class:`ChebCB`: name -> (:math:`g`, :math:`g^{-1}`); ``"cost"`` fits
+#: :math:`k - 1` directly (see the module docstring).
+TARGETS = {
+    "cost": (lambda k: k - 1.0, lambda u: u + 1.0),
+    "inv": (lambda k: 1.0 - 1.0 / k, lambda u: 1.0 / (1.0 - u)),
+    "log": (np.log, np.exp),
+}
+
+
+def transform(cost: ArrayLike, target: str) -> np.ndarray:
+    r"""The regression target :math:`u = g(k)` of costs ``cost`` for ``target``."""
+    return np.asarray(TARGETS[target][0](np.asarray(cost, dtype=float)), dtype=float)
+
+
+def inverse_transform(u: ArrayLike, target: str) -> np.ndarray:
+    r"""The cost :math:`k = g^{-1}(u)` of regression targets ``u`` for ``target``."""
+    return np.asarray(TARGETS[target][1](np.asarray(u, dtype=float)), dtype=float)
+
+
+def _envelope(lo: float, hi: float, terms: int) -> tuple[float, float, float]:
+    r"""Spread :math:`\max - \min`, :math:`N` and scale :math:`K N` of observed values in
+    ``[lo, hi]`` (spread 0 and :math:`K = 1` before any value; :math:`K = 1` if ``hi <= 0``)."""
+    spread = hi - lo if math.isfinite(hi) else 0.0
+    top = hi if hi > 0 else 1.0
+    norm = 2.0 + 4.0 * spread / top * (1.0 + math.log(terms))
+    return spread, norm, top * norm
 
 
 class ChebCB(Bandit):
@@ -58,6 +97,9 @@ class ChebCB(Bandit):
         Source of the arm draws.
     eta_factor : float
         Factor :math:`f > 0` of the learning-rate rule (see the module docstring).
+    target : {"cost", "inv", "log"}
+        What the regressors fit: ``"cost"`` the loss :math:`k - 1` (the original method),
+        ``"inv"`` :math:`1 - 1/k`, ``"log"`` :math:`\log k` (see the module docstring).
     """
 
     contextual = True
@@ -70,6 +112,7 @@ class ChebCB(Bandit):
         terms: int = 6,
         seed: int | np.random.Generator | None = None,
         eta_factor: float = 2.0,
+        target: str = "cost",
     ):
         super().__init__(arms, seed=seed)
         self.context_range = check_context_range(context_range)
@@ -77,6 +120,11 @@ class ChebCB(Bandit):
         if not (isinstance(eta_factor, int | float) and 0 < eta_factor < math.inf):
             raise ModelError("eta_factor", f"need a finite number > 0, got {eta_factor!r}")
         self.eta_factor = float(eta_factor)
+        if target not in TARGETS:
+            raise ModelError("target", f"need one of {', '.join(TARGETS)}, got {target!r}")
+        self.target = target
+        self._u_min = math.inf  # observed range of the transformed target (target != "cost")
+        self._u_max = -math.inf
         self._reg = ChebyshevRegression(self.n_arms, self.terms, self.context_range)
         self._cost_min = math.inf
         self._cost_max = -math.inf
@@ -109,10 +157,21 @@ class ChebCB(Bandit):
         return self._top * self._norm
 
     @property
+    def regression_scale(self) -> float:
+        r"""Scale of the regression target: :math:`\sigma`, or :math:`\sigma_u` for a
+        transformed ``target``."""
+        if self.target == "cost":
+            return self.scale
+        return _envelope(self._u_min, self._u_max, self.terms)[2]
+
+    @property
     def coefficient_bounds(self) -> np.ndarray:
         r"""Bounds :math:`u`, :math:`|\theta_{ij}| \le u_j`, shape ``(terms,)``."""
         j = np.arange(1, self.terms)
-        return np.concatenate([[1.0 / self._norm], 2.0 * self._spread / self.scale / j])
+        if self.target == "cost":
+            return np.concatenate([[1.0 / self._norm], 2.0 * self._spread / self.scale / j])
+        spread, norm, scale = _envelope(self._u_min, self._u_max, self.terms)
+        return np.concatenate([[1.0 / norm], 2.0 * spread / scale / j])
 
     @property
     def bias_allowance(self) -> float:
@@ -138,7 +197,8 @@ class ChebCB(Bandit):
 
     @property
     def gram(self) -> tuple[np.ndarray, np.ndarray]:
-        r"""Per-arm :math:`G_i = \Phi_i^\top \Phi_i` and :math:`h_i = \Phi_i^\top (k - 1)`."""
+        r"""Per-arm :math:`G_i = \Phi_i^\top \Phi_i` and :math:`h_i = \Phi_i^\top u` with the
+        regression target :math:`u` (:math:`k - 1` for ``target="cost"``)."""
         return self._reg.gram.copy(), self._reg.moment.copy()
 
     def features(self, context: float) -> np.ndarray:
@@ -147,10 +207,23 @@ class ChebCB(Bandit):
 
     def predict(self, context: float) -> np.ndarray:
         r"""Predicted scaled losses :math:`\hat y_i(c)` of every arm."""
-        return self._reg.predict(self._context(context))
+        return self._losses(self._context(context))
+
+    def predicted_costs(self, context: float) -> np.ndarray:
+        r"""Predicted costs :math:`\hat k_i(c) = 1 + \sigma \hat y_i(c)` of every arm."""
+        return 1.0 + self.scale * self.predict(context)
+
+    def _losses(self, context: float | None) -> np.ndarray:
+        r""":math:`\hat y_i` at an already clipped context."""
+        if self.target == "cost":
+            return self._reg.predict(context)
+        if not math.isfinite(self._u_max):
+            return np.zeros(self.n_arms)
+        u = np.clip(self._reg.predict(context) * self.regression_scale, self._u_min, self._u_max)
+        return (inverse_transform(u, self.target) - 1.0) / self.scale
 
     def _distribution(self, context: float | None) -> np.ndarray:
-        y = self._reg.predict(context)
+        y = self._losses(context)
         best = int(np.argmin(y))
         with np.errstate(over="ignore"):
             p = 1.0 / (self.n_arms + self.learning_rate * (y - y[best]))
@@ -159,6 +232,9 @@ class ChebCB(Bandit):
         return p
 
     def _update(self, arm: int, cost: float, context: float | None, p: float) -> None:
+        if self.target != "cost":
+            self._update_transformed(arm, cost, context)
+            return
         predicted = float(self._reg.predict(context)[arm])  # unchanged since ask()
         old_bounds = (self._cost_min, self._cost_max)
         self._cost_min = min(self._cost_min, cost)
@@ -167,5 +243,22 @@ class ChebCB(Bandit):
         scale, ub = self.scale, self.coefficient_bounds
         self._squared_error += (predicted - cost / scale) ** 2
         refit = range(self.n_arms) if (self._cost_min, self._cost_max) != old_bounds else [arm]
+        for i in refit:
+            self._reg.fit(i, scale, ub)
+
+    def _update_transformed(self, arm: int, cost: float, context: float | None) -> None:
+        if not cost > 0:
+            raise UsageError(f"target={self.target!r} needs costs > 0, got {cost}")
+        predicted = float(self._losses(context)[arm])  # unchanged since ask()
+        self._cost_min = min(self._cost_min, cost)
+        self._cost_max = max(self._cost_max, cost)
+        u = float(transform(cost, self.target))
+        old_bounds = (self._u_min, self._u_max)
+        self._u_min = min(self._u_min, u)
+        self._u_max = max(self._u_max, u)
+        self._reg.add(arm, context, u)
+        self._squared_error += (predicted - (cost - 1.0) / self.scale) ** 2
+        scale, ub = self.regression_scale, self.coefficient_bounds
+        refit = range(self.n_arms) if (self._u_min, self._u_max) != old_bounds else [arm]
         for i in refit:
             self._reg.fit(i, scale, ub)

@@ -42,8 +42,8 @@ def make_bandit(
     seed : int, numpy.random.Generator or None
         Source of the arm draws.
     **options
-        Further constructor options (``bins`` of Tsallis-INF-CB; ``terms``, ``eta_factor`` of
-        ChebCB).
+        Further constructor options (``bins`` of Tsallis-INF-CB; ``terms``, ``eta_factor``,
+        ``target`` of ChebCB).
 
     Raises
     ------
