@@ -30,6 +30,16 @@ _EXPORTS = {
     "simulate": "decide.pomdp.simulate",
     "tiger": "decide.pomdp.problems",
     "rock_sample": "decide.pomdp.problems",
+    "MatrixError": "decide.errors",
+    "SOR": "decide.linalg",
+    "SSORPCG": "decide.linalg",
+    "CG": "decide.linalg",
+    "TunedSolver": "decide.linalg",
+    "TsallisINF": "decide.bandits",
+    "TsallisINFCB": "decide.bandits",
+    "ChebCB": "decide.bandits",
+    "make_bandit": "decide.bandits",
+    "tune": "decide.tuning",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

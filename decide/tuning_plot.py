@@ -8,9 +8,9 @@ import numpy as np
 import xarray as xr
 
 from decide._atomic import atomic_target
+from decide.tuning import LEARNERS
 
 REFERENCES = ("young", "per-step-best")
-LEARNERS = ("tsallis-inf", "tsallis-inf-cb", "chebcb")
 
 
 def _moving_mean(values: np.ndarray, window: int) -> np.ndarray:

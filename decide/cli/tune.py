@@ -9,7 +9,15 @@ from decide.errors import UsageError
 
 EXPERIMENTS = ("offset-high", "offset-low", "heat")
 DEFAULT_METHODS = {
-    "offset": ("omega-1", "best-fixed", "tsallis-inf", "tsallis-inf-cb", "chebcb", "young"),
+    "offset": (
+        "omega-1",
+        "best-fixed",
+        "tsallis-inf",
+        "tsallis-inf-cb",
+        "chebcb",
+        "chebcb-inv",
+        "young",
+    ),
     "heat": (
         "cg",
         "omega-1",
@@ -17,6 +25,7 @@ DEFAULT_METHODS = {
         "tsallis-inf",
         "tsallis-inf-cb",
         "chebcb",
+        "chebcb-inv",
         "per-step-best",
     ),
 }
