@@ -13,9 +13,11 @@ from decide.tuning import LEARNERS
 REFERENCES = ("young", "per-step-best")
 
 
-def _moving_mean(values: np.ndarray, window: int) -> np.ndarray:
+def _moving_mean(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centred moving mean over full windows, with the (1-based) positions it belongs to."""
     window = max(1, min(window, len(values)))
-    return np.convolve(values, np.ones(window) / window, mode="same")
+    mean = np.convolve(values, np.ones(window) / window, mode="valid")
+    return np.arange(len(mean)) + (window + 1) / 2, mean
 
 
 def plot_tuning(ds: xr.Dataset, path: str | Path) -> None:
@@ -32,16 +34,20 @@ def plot_tuning(ds: xr.Dataset, path: str | Path) -> None:
     if reference is None:
         reference = methods[int(np.argmin(ds["total_iterations"].mean("trial").values))]
     steps = ds["instance"].values + 1
+    colours = {m: f"C{i}" for i, m in enumerate(methods)}
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for method in methods:
-        axes[0].plot(steps, cumulative.sel(strategy=method), label=method)
+        style = {"label": method, "color": colours[method]}
+        axes[0].plot(steps, cumulative.sel(strategy=method), **style)
         regret = cumulative.sel(strategy=method) - cumulative.sel(strategy=reference)
-        axes[1].plot(steps, regret, label=method)
+        axes[1].plot(steps, regret, **style)
     for method in [m for m in methods if m in (*LEARNERS, *REFERENCES)]:
         omega = ds["omega"].sel(strategy=method, trial=0).values
-        axes[2].plot(steps, _moving_mean(omega, 25), label=method, lw=1)
+        axes[2].plot(*_moving_mean(omega, 25), label=method, color=colours[method], lw=1)
     axes[0].set(xlabel="system", ylabel="cumulative iterations", title=ds.attrs["problem"])
-    axes[1].set(xlabel="system", ylabel=f"iterations − {reference}", title="regret")
+    axes[1].set(
+        xlabel="system", ylabel=f"iterations − {reference}", title="regret", yscale="symlog"
+    )
     axes[2].set(xlabel="system", ylabel="ω (moving mean of 25)", title="chosen ω, trial 0")
     for ax in axes:
         ax.grid(alpha=0.3)
