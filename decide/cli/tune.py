@@ -42,8 +42,9 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "Laplacian on an M×M grid, c = -0.15 + 0.6 Beta(0.5, 1.5) or Beta(2, 6), random b. "
         "heat: SSOR-preconditioned CG on the Crank–Nicolson steps of a 2-D heat equation with "
         "diffusion κ(t) = max(0.1 sin 2πt, -10 sin 2πt) on an NX×NX grid, warm-started. "
-        "Every method sees the same systems; prints the total iterations (mean ± SE over "
-        f"trials) and writes a Dataset (trial × method × instance). Methods: {', '.join(METHODS)}.",
+        "Every strategy sees the same systems; prints the total iterations (mean ± SE over "
+        "trials) and writes a Dataset (trial × strategy × instance). "
+        f"Strategies: {', '.join(METHODS)}.",
         formatter_class=formatter,
     )
     parser.add_argument("experiment", choices=EXPERIMENTS, help="which sequence of systems")
