@@ -10,6 +10,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from decide.envs._shared import clipped_action
 from decide.envs.fisheries.dynamics import initial_stock, step_stock, survey_stock
 from decide.envs.fisheries.params import FisheriesParams, make_params
 from decide.errors import UsageError
@@ -120,7 +121,7 @@ class FisheriesEnv(gym.Env[np.ndarray, np.ndarray]):
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """One year: harvest ``min(x, h)``, grow with process noise, survey the new stock."""
-        h = _quota(action, 1, self.params.quota_max)
+        h = clipped_action(action, 1, 0.0, self.params.quota_max, "quota")
         self._x, harvest = step_stock(self.params, self._x, h, self.np_random)
         self._year += 1
         observation = survey_stock(self.params, self._x, self.np_random)
@@ -188,7 +189,7 @@ class FisheriesVectorEnv(VectorEnv):
         self, actions: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """One year for every copy; copies whose episode ended last step start a new one."""
-        h = _quota(actions, self.num_envs, self.params.quota_max)
+        h = clipped_action(actions, self.num_envs, 0.0, self.params.quota_max, "quota")
         x, harvest = step_stock(self.params, self._x, h, self.np_random)
         year = self._year + 1
         restart = self._done
@@ -226,14 +227,3 @@ def _action_box(params: FisheriesParams) -> spaces.Box:
 def _check_render_mode(render_mode: str | None) -> None:
     if render_mode is not None:
         raise UsageError(f"render_mode: the fisheries envs do not render, got {render_mode!r}")
-
-
-def _quota(action: Any, n: int, h_max: float) -> np.ndarray:
-    """The quotas of ``n`` envs from an action of ``n`` numbers, clipped to ``[0, h_max]``."""
-    try:
-        h = np.asarray(action, dtype=float).reshape(n)
-    except (TypeError, ValueError) as error:
-        raise UsageError(f"action: expected {n} quota(s), got {action!r}") from error
-    if not np.all(np.isfinite(h)):
-        raise UsageError(f"action: expected finite quotas, got {action!r}")
-    return np.clip(h, 0.0, h_max)

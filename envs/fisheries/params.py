@@ -7,12 +7,12 @@ with r = 0.75, K = 1, harvest before growth, additive normal process noise σg =
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
+from decide.envs._shared import check_choice, check_real, is_real, override
 from decide.envs.fisheries.growth import GrowthModel, Logistic, NoiseKind, Order
 from decide.errors import ModelError
 
@@ -88,7 +88,7 @@ class FisheriesParams:
                 _check_real(name, getattr(self, name), positive=True)
         _check_int("horizon", self.horizon, 1)
         _check_int("grid_size", self.grid_size, 2)
-        if not (_is_real(self.discount) and 0.0 < self.discount <= 1.0):
+        if not (is_real(self.discount) and 0.0 < self.discount <= 1.0):
             expected = f"expected 0 < discount <= 1, got {self.discount!r}"
             raise ModelError(_field("discount"), expected)
 
@@ -122,30 +122,15 @@ def make_params(params: FisheriesParams | None = None, **overrides: object) -> F
     decide.errors.ModelError
         For an invalid value, naming the field.
     """
-    if params is None:
-        params = FisheriesParams()
-    elif not isinstance(params, FisheriesParams):
-        raise TypeError(f"params: expected FisheriesParams, got {type(params).__name__}")
-    names = {f.name for f in fields(FisheriesParams)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        expected = ", ".join(sorted(names))
-        raise TypeError(f"unknown parameter {unknown[0]!r}; expected one of {expected}")
-    return replace(params, **overrides) if overrides else params
+    return override(FisheriesParams, params, overrides)
 
 
 def _field(name: str) -> str:
     return f"FisheriesParams.{name}"
 
 
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-
-
 def _check_real(name: str, value: object, *, positive: bool = False) -> None:
-    if not (_is_real(value) and math.isfinite(value) and (value > 0 if positive else value >= 0)):
-        expected = "a finite number > 0" if positive else "a finite number >= 0"
-        raise ModelError(_field(name), f"expected {expected}, got {value!r}")
+    check_real(_field(name), value, least=0.0, strict=positive)
 
 
 def _check_int(name: str, value: object, least: int) -> None:
@@ -154,5 +139,4 @@ def _check_int(name: str, value: object, least: int) -> None:
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ModelError(_field(name), f"expected one of {', '.join(choices)}; got {value!r}")
+    check_choice(_field(name), value, choices)

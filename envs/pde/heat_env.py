@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 from gymnasium import spaces
 
+from decide.envs._shared import clipped_action
 from decide.envs.pde.backends import get_backend
 from decide.envs.pde.geometry import sensor_matrix
 from decide.envs.pde.heat_dynamics import (
@@ -182,7 +183,7 @@ class HeatControlEnv(gym.Env[np.ndarray, np.ndarray]):
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         """One θ-step of length dt with the control held at the clipped ``action``."""
         p = self.params
-        u = _control(action, self.action_space.shape[0], p.u_max)
+        u = clipped_action(action, self.action_space.shape[0], -p.u_max, p.u_max, "control")
         kappa = kappa_at(p.kappa, self._t + p.theta * p.dt)
         b = step_rhs(self.system, self._y, u, kappa, p.dt, p.theta)
         if self._iterative is None:
@@ -225,14 +226,3 @@ class HeatControlEnv(gym.Env[np.ndarray, np.ndarray]):
         if self.params.info_field:
             info["y"] = self._y.copy()
         return info
-
-
-def _control(action: Any, m: int, u_max: float) -> np.ndarray:
-    """The ``m`` controls of ``action``, clipped to ``[-u_max, u_max]``."""
-    try:
-        u = np.asarray(action, dtype=float).reshape(m)
-    except (TypeError, ValueError) as error:
-        raise UsageError(f"action: expected {m} control value(s), got {action!r}") from error
-    if not np.all(np.isfinite(u)):
-        raise UsageError(f"action: expected finite controls, got {action!r}")
-    return np.clip(u, -u_max, u_max)

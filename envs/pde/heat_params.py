@@ -8,13 +8,13 @@ target, y0 = 0, and a 3×3 grid of point sensors with noise sd 0.01.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
+from decide.envs._shared import check_choice, check_real, override
 from decide.envs.pde.backends.base import BOUNDARIES, Actuator, MeshSpec, Patch, Segment
 from decide.errors import ModelError
 
@@ -188,40 +188,21 @@ def make_params(params: HeatParams | None = None, **overrides: object) -> HeatPa
     decide.errors.ModelError
         For an invalid value, naming the field.
     """
-    if params is None:
-        params = HeatParams()
-    elif not isinstance(params, HeatParams):
-        raise TypeError(f"params: expected HeatParams, got {type(params).__name__}")
-    names = {f.name for f in fields(HeatParams)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        expected = ", ".join(sorted(names))
-        raise TypeError(f"unknown parameter {unknown[0]!r}; expected one of {expected}")
-    return replace(params, **overrides) if overrides else params
+    return override(HeatParams, params, overrides)
 
 
 def _field(name: str) -> str:
     return f"HeatParams.{name}"
 
 
-def _is_real(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
-
-
 def _check_real(
     name: str, value: object, *, least: float | None = 0.0, strict: bool = False
 ) -> None:
-    ok = _is_real(value) and math.isfinite(value)
-    if ok and least is not None:
-        ok = value > least if strict else value >= least
-    if not ok:
-        bound = "" if least is None else f" {'>' if strict else '>='} {least:g}"
-        raise ModelError(_field(name), f"expected a finite number{bound}, got {value!r}")
+    check_real(_field(name), value, least=least, strict=strict)
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if not isinstance(value, str) or value not in choices:
-        raise ModelError(_field(name), f"expected one of {', '.join(choices)}; got {value!r}")
+    check_choice(_field(name), value, choices)
 
 
 def _boundaries(name: str, value: object, dim: int) -> tuple[str, ...]:
