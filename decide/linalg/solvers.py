@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from numbers import Integral
+from typing import Self
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -75,6 +76,23 @@ def _check_stopping(obj) -> None:
     object.__setattr__(obj, "maxiter", int(obj.maxiter))
 
 
+@dataclass(frozen=True)
+class _Relaxed:
+    """Parameters shared by the relaxed solvers: ω in (0, 2), tolerance, iteration cap."""
+
+    omega: float = 1.0
+    rtol: float = 1e-8
+    maxiter: int = 10_000
+
+    def __post_init__(self) -> None:
+        _check_omega(self, self.omega)
+        _check_stopping(self)
+
+    def with_omega(self, omega: float) -> Self:
+        """This solver with another relaxation parameter."""
+        return replace(self, omega=omega)
+
+
 def _start(
     A: MatrixLike, b: ArrayLike, x0: ArrayLike | None
 ) -> tuple[CSRSystem, np.ndarray, np.ndarray]:
@@ -85,7 +103,7 @@ def _start(
 
 
 @dataclass(frozen=True)
-class SOR:
+class SOR(_Relaxed):
     """Successive over-relaxation, ``x <- x + M^{-1} (b - A x)`` with ``M = D/omega + L``.
 
     Row by row in natural order,
@@ -97,18 +115,6 @@ class SOR:
     Stops when ``||b - A x_k|| / ||b - A x_0|| < rtol`` (true residual after every sweep), after
     ``maxiter`` sweeps, or on divergence. ``omega = 1`` is Gauss-Seidel.
     """
-
-    omega: float = 1.0
-    rtol: float = 1e-8
-    maxiter: int = 10_000
-
-    def __post_init__(self) -> None:
-        _check_omega(self, self.omega)
-        _check_stopping(self)
-
-    def with_omega(self, omega: float) -> SOR:
-        """This solver with another relaxation parameter."""
-        return replace(self, omega=omega)
 
     def solve(self, A: MatrixLike, b: ArrayLike, x0: ArrayLike | None = None) -> SolveResult:
         """Solve ``A x = b`` from ``x0`` (default 0); A is sparse, dense or a prepared system."""
@@ -177,7 +183,7 @@ def _pcg(
 
 
 @dataclass(frozen=True)
-class SSORPCG:
+class SSORPCG(_Relaxed):
     """Conjugate gradients preconditioned by SSOR(omega), for symmetric positive definite A.
 
     .. math::
@@ -190,18 +196,6 @@ class SSORPCG:
     Raises :class:`decide.errors.MatrixError` if A is not symmetric, has a non-positive diagonal
     entry, or CG meets a direction with ``p^T A p <= 0``.
     """
-
-    omega: float = 1.0
-    rtol: float = 1e-8
-    maxiter: int = 10_000
-
-    def __post_init__(self) -> None:
-        _check_omega(self, self.omega)
-        _check_stopping(self)
-
-    def with_omega(self, omega: float) -> SSORPCG:
-        """This solver with another relaxation parameter."""
-        return replace(self, omega=omega)
 
     def solve(self, A: MatrixLike, b: ArrayLike, x0: ArrayLike | None = None) -> SolveResult:
         """Solve ``A x = b`` warm-started from ``x0`` (default 0)."""
