@@ -163,6 +163,11 @@ def _method_run(sequence, method, arms, seed, trial, index, options, bar):
     return run(sequence, step, seed + trial, bar)
 
 
+def _repeats(sequence: LinearSequence, method: str, trial: int) -> bool:
+    """Whether ``trial`` can reuse trial 0's numbers: same systems and a deterministic method."""
+    return trial > 0 and method not in LEARNERS and not sequence.random
+
+
 def _cost(method: str, arms: np.ndarray) -> int:
     """Sequence runs a method costs (for the progress bar)."""
     return len(arms) if method in ("best-fixed", "per-step-best") else 1
@@ -197,13 +202,13 @@ def tune(
         sequence.length * _cost(m, arms)
         for trial in range(trials)
         for m in methods
-        if trial == 0 or m in LEARNERS or sequence.random
+        if not _repeats(sequence, m, trial)
     )
     with progress.bar(work, f"tune {sequence.name}", quiet=quiet, unit="solve") as bar:
         for trial in range(trials):
             for index, method in enumerate(methods):
-                if trial > 0 and method not in LEARNERS and not sequence.random:
-                    records[method].append(records[method][0])  # same systems, same numbers
+                if _repeats(sequence, method, trial):
+                    records[method].append(records[method][0])
                     continue
                 rec = _method_run(sequence, method, arms, seed, trial, index, options, bar)
                 records[method].append(rec)

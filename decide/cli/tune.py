@@ -6,34 +6,16 @@ import argparse
 
 from decide.cli.common import add_quiet, formatter, output_path, positive_int, write_dataset
 from decide.errors import UsageError
+from decide.tuning import LEARNERS, METHODS, summary, tune
 
 EXPERIMENTS = ("offset-high", "offset-low", "heat")
 DEFAULT_METHODS = {
-    "offset": (
-        "omega-1",
-        "best-fixed",
-        "tsallis-inf",
-        "tsallis-inf-cb",
-        "chebcb",
-        "chebcb-inv",
-        "young",
-    ),
-    "heat": (
-        "cg",
-        "omega-1",
-        "best-fixed",
-        "tsallis-inf",
-        "tsallis-inf-cb",
-        "chebcb",
-        "chebcb-inv",
-        "per-step-best",
-    ),
+    "offset": ("omega-1", "best-fixed", *LEARNERS, "young"),
+    "heat": ("cg", "omega-1", "best-fixed", *LEARNERS, "per-step-best"),
 }
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
-    from decide.tuning import METHODS
-
     parser = commands.add_parser(
         "tune",
         help="bandit-tuned solver parameters across a sequence of linear systems",
@@ -87,8 +69,6 @@ def make_sequence(experiment: str, *, length: int, grid: int = 10, nx: int = 25)
 
 
 def run_tune_command(args: argparse.Namespace) -> int:
-    from decide.tuning import tune
-
     sequence = make_sequence(args.experiment, length=args.length, grid=args.grid, nx=args.nx)
     methods = args.methods or DEFAULT_METHODS[args.experiment.split("-")[0]]
     ds = tune(sequence, methods, trials=args.trials, seed=args.seed, quiet=args.quiet)
@@ -103,8 +83,6 @@ def run_tune_command(args: argparse.Namespace) -> int:
 
 
 def print_table(ds) -> None:
-    from decide.tuning import summary
-
     rows = summary(ds)
     best = min(mean for _, mean, _ in rows)
     print(f"{ds.attrs['problem']}: total iterations over {ds.sizes['instance']} systems")
