@@ -115,7 +115,10 @@ def describe(pomdp: TabularPOMDP) -> str:
 
 
 def run_solve(args: argparse.Namespace) -> int:
+    from decide.pomdp.pointbased import compile_kernels
+
     pomdp = load_problem(args.problem)
+    compile_kernels()  # first, so that once the line below is printed the search is running
     print(describe(pomdp))
     options = {"time_limit": args.time_limit, "target_gap": args.target_gap}
     with progress.bar(args.time_limit, "solving", quiet=args.quiet, unit="s") as bar:

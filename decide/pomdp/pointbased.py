@@ -206,8 +206,11 @@ def compile_kernels() -> None:
     """Compile the solver's kernels (or load them from numba's cache) with a short Tiger solve.
 
     Runs once per process before the first solve's clock starts, so that ``time_limit`` and
-    ``solve_time_s`` measure the search rather than the compiler.
+    ``solve_time_s`` measure the search rather than the compiler. A Ctrl-C during this warm-up
+    is raised again (there is no policy to keep yet), not taken as the end of the Tiger solve.
     """
     from decide.pomdp.problems import tiger
 
-    PointBased(time_limit=10.0, max_iterations=100)._search(tiger(), callback=None)
+    warm_up = PointBased(time_limit=10.0, max_iterations=100)._search(tiger(), callback=None)
+    if warm_up.interrupted:
+        raise KeyboardInterrupt

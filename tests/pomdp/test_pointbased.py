@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from decide import results
 from decide.errors import UsageError
+from decide.pomdp import pointbased
 from decide.pomdp._kernels.pb_backup import expand, lb_children, workspace
 from decide.pomdp._kernels.pointbased import run_trials, upper_at
 from decide.pomdp._pointbased_model import sparse_model
@@ -241,3 +243,16 @@ def _random_pomdp() -> TabularPOMDP:
     T = rng.dirichlet(np.full(S, 0.3), size=(A, S))
     Z = rng.dirichlet(np.full(O, 0.5), size=(A, S))
     return TabularPOMDP(T=T, Z=Z, R=rng.normal(size=(S, A)), discount=0.9, b0=np.full(S, 1 / S))
+
+
+def test_ctrl_c_during_the_kernel_warm_up_is_not_swallowed(monkeypatch):
+    """The warm-up is a short Tiger search, which takes Ctrl-C as "stop, keep the policy";
+    here it must reach the caller instead, or the real solve would run on regardless."""
+    real_search = PointBased._search
+
+    def interrupted_search(self, pomdp, callback):
+        return dataclasses.replace(real_search(self, pomdp, callback), interrupted=True)
+
+    monkeypatch.setattr(PointBased, "_search", interrupted_search)
+    with pytest.raises(KeyboardInterrupt):
+        pointbased.compile_kernels.__wrapped__()
