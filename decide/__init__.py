@@ -38,6 +38,7 @@ _EXPORTS = {
     "TsallisINF": "decide.bandits",
     "TsallisINFCB": "decide.bandits",
     "ChebCB": "decide.bandits",
+    "TensorChebCB": "decide.bandits",
     "make_bandit": "decide.bandits",
     "tune": "decide.tuning",
 }

@@ -9,6 +9,7 @@ from numpy.typing import ArrayLike
 
 from decide.bandits.base import Bandit
 from decide.bandits.chebcb import ChebCB
+from decide.bandits.tensorcb import TensorChebCB
 from decide.bandits.tsallis import TsallisINF, TsallisINFCB
 from decide.errors import UsageError
 
@@ -17,6 +18,7 @@ BANDITS: dict[str, type[Bandit]] = {
     "tsallis-inf": TsallisINF,
     "tsallis-inf-cb": TsallisINFCB,
     "chebcb": ChebCB,
+    "tensor-chebcb": TensorChebCB,
 }
 
 
@@ -32,7 +34,7 @@ def make_bandit(
 
     Parameters
     ----------
-    name : {"tsallis-inf", "tsallis-inf-cb", "chebcb"}
+    name : {"tsallis-inf", "tsallis-inf-cb", "chebcb", "tensor-chebcb"}
         Method name (case and ``_``/``-`` are not significant).
     arms : array_like
         The arm grid as data.
@@ -43,7 +45,8 @@ def make_bandit(
         Source of the arm draws.
     **options
         Further constructor options (``bins`` of Tsallis-INF-CB; ``terms``, ``eta_factor``,
-        ``target`` of ChebCB).
+        ``target`` of ChebCB; ``context_degree``, ``arm_degree``, ``ridge``, ``warm_up``,
+        ``eta_factor`` of TensorChebCB).
 
     Raises
     ------
