@@ -10,7 +10,7 @@ of each solve, as in Khodak et al. (2024), "Learning to Relax". Methods:
 ``tsallis-inf``     Tsallis-INF over the arms (non-contextual)
 ``tsallis-inf-cb``  one Tsallis-INF per context bin
 ``chebcb``          ChebCB: Chebyshev regression of the cost per arm, SquareCB exploration
-``chebcb-inv``      ChebCB regressing 1 − 1/k with 8× the exploitation rate (our variant)
+``tensor-chebcb``   one Chebyshev regression of log k over (c, ω) shared by all arms (ours)
 ``young``           Young's ω* = 1 + (β / (1 + √(1 − β²)))² of each system (SOR's instance optimum)
 ``per-step-best``   the best arm of each system, found by trying them all
 ==================  ===========================================================================
@@ -34,13 +34,12 @@ from decide.results import make_attrs
 
 #: The ω grid of the published experiments.
 DEFAULT_ARMS = np.linspace(1.0, 1.95, 20)
-#: Learner strategies: the bandit each uses and its options. ``chebcb-inv`` regresses 1 − 1/k
-#: instead of k (smoother in the context where ω crosses ω*) and exploits more (η × 8).
+#: Learner strategies: the bandit each uses and its options.
 LEARNER_BANDITS: dict[str, tuple[str, dict[str, Any]]] = {
     "tsallis-inf": ("tsallis-inf", {}),
     "tsallis-inf-cb": ("tsallis-inf-cb", {}),
     "chebcb": ("chebcb", {}),
-    "chebcb-inv": ("chebcb", {"target": "inv", "eta_factor": 8.0}),
+    "tensor-chebcb": ("tensor-chebcb", {}),
 }
 LEARNERS = tuple(LEARNER_BANDITS)
 METHODS = ("cg", "omega-1", "best-fixed", *LEARNERS, "young", "per-step-best")

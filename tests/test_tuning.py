@@ -38,10 +38,11 @@ def test_offset_sequence_matches_the_published_young_and_gauss_seidel_rates():
 
 
 def test_learners_order_like_the_published_table_on_a_short_run():
-    methods = ["omega-1", "best-fixed", "tsallis-inf", "chebcb", "young"]
+    methods = ["omega-1", "best-fixed", "tsallis-inf", "chebcb", "tensor-chebcb", "young"]
     found = totals(tune(make_sequence("offset-high", length=1000), methods, seed=3, quiet=True))
     assert found["omega-1"] > 3 * found["tsallis-inf"]
     assert found["tsallis-inf"] > found["best-fixed"] > found["chebcb"] > found["young"]
+    assert found["tensor-chebcb"] < min(found["chebcb"], 1.15 * found["young"])
 
 
 def test_per_step_best_is_the_minimum_over_the_arms():
