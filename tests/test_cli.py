@@ -140,6 +140,9 @@ def test_ctrl_c_keeps_the_best_policy_so_far(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # A test runner started in the background inherits SIGINT ignored; the user at a
+        # terminal that this test plays has it delivered.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert "RockSample_5_5" in process.stdout.readline()
