@@ -83,6 +83,17 @@ def draw(rng: np.random.Generator, p: np.ndarray) -> int:
     return min(i, len(p) - 1)
 
 
+def squarecb(losses: np.ndarray, eta: float) -> np.ndarray:
+    r"""SquareCB's distribution: :math:`p_i = 1/(A + \eta (y_i - y_b))` for every arm but the
+    best b (lowest predicted loss), the remaining mass on b."""
+    best = int(np.argmin(losses))
+    with np.errstate(over="ignore"):
+        p = 1.0 / (len(losses) + eta * (losses - losses[best]))
+    p[best] = 0.0
+    p[best] = max(1.0 - p.sum(), 0.0)
+    return p
+
+
 class Bandit:
     """Base class: the ask/tell bookkeeping; subclasses supply the learner.
 

@@ -49,7 +49,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from decide.bandits.base import Bandit, check_context_range, check_positive_int
+from decide.bandits.base import Bandit, check_context_range, check_positive_int, squarecb
 from decide.bandits.chebfit import ChebyshevRegression
 from decide.errors import ModelError, UsageError
 
@@ -224,12 +224,7 @@ class ChebCB(Bandit):
 
     def _distribution(self, context: float | None) -> np.ndarray:
         y = self._losses(context)
-        best = int(np.argmin(y))
-        with np.errstate(over="ignore"):
-            p = 1.0 / (self.n_arms + self.learning_rate * (y - y[best]))
-        p[best] = 0.0
-        p[best] = max(1.0 - p.sum(), 0.0)
-        return p
+        return squarecb(y, self.learning_rate)
 
     def _update(self, arm: int, cost: float, context: float | None, p: float) -> None:
         if self.target != "cost":

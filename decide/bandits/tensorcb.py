@@ -28,7 +28,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-from decide.bandits.base import Bandit, check_context_range, check_positive_int
+from decide.bandits.base import Bandit, check_context_range, check_positive_int, squarecb
 from decide.bandits.chebfit import chebyshev_features
 from decide.errors import ModelError
 
@@ -129,12 +129,7 @@ class TensorChebCB(Bandit):
             p[self._order[self.rounds]] = 1.0
             return p
         y = self.predicted_costs(context) / self._k_max
-        best = int(np.argmin(y))
-        with np.errstate(over="ignore"):
-            p = 1.0 / (self.n_arms + self.learning_rate * (y - y[best]))
-        p[best] = 0.0
-        p[best] = max(1.0 - p.sum(), 0.0)
-        return p
+        return squarecb(y, self.learning_rate)
 
     def _update(self, arm: int, cost: float, context: float | None, p: float) -> None:
         k = max(cost, 1.0)
