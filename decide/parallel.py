@@ -1,0 +1,265 @@
+"""Embarrassingly parallel work: one function applied to named tasks, serially or in parallel.
+
+``run(func, tasks)`` calls ``func(arg)`` for every ``name -> arg`` of ``tasks`` and returns the
+values by name. Three backends give the same results, since each task depends only on its own
+argument (seeds included):
+
+- serial: in this process, one task after another (the default);
+- processes: ``workers`` local processes started with "spawn" (numba and fork do not mix);
+- dask: a running ``dask.distributed`` scheduler, by address or through a ``Client``.
+
+A task that raises runs again up to ``retries`` times; after that its error is recorded and the
+other tasks carry on. A task whose process dies (killed, out of memory) is rescheduled up to
+``DEATH_RETRIES`` times, like dask's ``allowed-failures``. Local processes are therefore kept one
+per one-worker pool, so a death is charged to the one task that was running in it and finished
+results are never lost. Every value reaches ``on_result`` in this process as soon as it is
+known, so a caller can keep a partial store that a later run resumes with ``skip``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Collection, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from decide.errors import DecideError, UsageError
+from decide.progress import bar
+
+#: Seconds allowed to reach a dask scheduler before giving up.
+CONNECT_TIMEOUT = 10.0
+#: Extra attempts for a task whose worker process died while running it (dask's default).
+DEATH_RETRIES = 3
+
+
+class TaskError(DecideError):
+    """Tasks that still failed after their retries; ``failures`` maps name -> error."""
+
+    def __init__(self, failures: Mapping[str, str]):
+        self.failures = dict(failures)
+        listed = "; ".join(f"{name} ({error})" for name, error in self.failures.items())
+        super().__init__(f"{len(self.failures)} task(s) failed: {listed}")
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where tasks run: serial, ``workers`` local processes, or a dask cluster.
+
+    A ``client`` (a ``dask.distributed.Client``) wins over a ``scheduler`` address, which wins
+    over ``workers``; ``workers`` of None, 0 or 1 means serial.
+    """
+
+    workers: int | None = None
+    scheduler: str | None = None
+    client: Any = None
+    retries: int = 1
+
+    def __post_init__(self):
+        if self.workers is not None and self.workers < 0:
+            raise UsageError(f"workers: expected a count >= 0, got {self.workers}")
+        if self.retries < 0:
+            raise UsageError(f"retries: expected a count >= 0, got {self.retries}")
+
+    @property
+    def kind(self) -> Literal["serial", "processes", "dask"]:
+        if self.client is not None or self.scheduler:
+            return "dask"
+        return "processes" if self.workers and self.workers > 1 else "serial"
+
+
+@dataclass
+class TaskResults:
+    """Values of the tasks that succeeded and errors of those that failed, in input order."""
+
+    results: dict[str, Any] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+    def raise_failures(self) -> None:
+        """Raise :class:`TaskError` naming every failed task, if any failed."""
+        if self.failures:
+            raise TaskError(self.failures)
+
+
+def chunks(n: int, size: int) -> list[slice]:
+    """Split rows ``0..n-1`` into contiguous slices of at most ``size`` rows."""
+    if n < 0 or size < 1:
+        raise UsageError(f"chunks: expected n >= 0 and size >= 1, got n={n}, size={size}")
+    return [slice(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def describe(error: BaseException) -> str:
+    """``"ExceptionType: message"`` on one line."""
+    message = " ".join(str(error).split())
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+class _Outcomes:
+    """Collects what the tasks give, hands each value to ``on_result`` and advances the bar."""
+
+    def __init__(self, on_result: Callable[[str, Any], None] | None, progress: Any):
+        self.results: dict[str, Any] = {}
+        self.failures: dict[str, str] = {}
+        self.on_result = on_result
+        self.progress = progress
+
+    def success(self, name: str, value: Any) -> None:
+        self.results[name] = value
+        if self.on_result is not None:
+            self.on_result(name, value)
+        self.progress.update(1)
+
+    def failure(self, name: str, error: str) -> None:
+        self.failures[name] = error
+        self.progress.update(1)
+
+
+def run(
+    func: Callable[[Any], Any],
+    tasks: Mapping[str, Any],
+    *,
+    backend: Backend | None = None,
+    description: str = "tasks",
+    quiet: bool = False,
+    on_result: Callable[[str, Any], None] | None = None,
+    skip: Collection[str] = (),
+) -> TaskResults:
+    """Call ``func(arg)`` for every ``name -> arg`` in ``tasks`` except the names in ``skip``.
+
+    ``func`` must be picklable (a module-level function) for processes and dask. Failed tasks
+    are reported in the result, not raised (see :meth:`TaskResults.raise_failures`). On Ctrl-C
+    pending tasks are cancelled and ``KeyboardInterrupt`` propagates; the values already given
+    to ``on_result`` are the ones kept.
+    """
+    backend = backend or Backend()
+    skipped = set(skip)
+    todo = {name: arg for name, arg in tasks.items() if name not in skipped}
+    runner = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[backend.kind]
+    with bar(len(todo), description, quiet=quiet, unit="task") as progress:
+        outcomes = _Outcomes(on_result, progress)
+        if todo:
+            runner(func, todo, backend, outcomes)
+    return TaskResults(
+        {name: outcomes.results[name] for name in tasks if name in outcomes.results},
+        {name: outcomes.failures[name] for name in tasks if name in outcomes.failures},
+    )
+
+
+def _run_serial(func, todo: dict[str, Any], backend: Backend, outcomes: _Outcomes) -> None:
+    for name, arg in todo.items():
+        for _attempt in range(backend.retries + 1):
+            try:
+                value = func(arg)
+            except Exception as error:
+                last_error = error
+                continue
+            outcomes.success(name, value)
+            break
+        else:
+            outcomes.failure(name, describe(last_error))
+
+
+def _run_processes(func, todo: dict[str, Any], backend: Backend, outcomes: _Outcomes) -> None:
+    try:
+        pickle.dumps(func)
+    except Exception as error:
+        raise UsageError(f"func: must be picklable (a module-level function): {error}") from None
+    context = multiprocessing.get_context("spawn")
+    pools: list[ProcessPoolExecutor | None] = [None] * backend.workers
+    idle = list(range(backend.workers))
+    queue = deque(todo)
+    running: dict[Future, tuple[str, int]] = {}
+    errors, deaths = Counter(), Counter()
+    try:
+        while queue or running:
+            while queue and idle:
+                slot = idle.pop()
+                pools[slot] = pools[slot] or ProcessPoolExecutor(1, mp_context=context)
+                name = queue.popleft()
+                running[pools[slot].submit(func, todo[name])] = (name, slot)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                name, slot = running.pop(future)
+                idle.append(slot)
+                error = future.exception()
+                if error is None:
+                    outcomes.success(name, future.result())
+                    continue
+                died = isinstance(error, BrokenProcessPool)
+                if died:  # only this pool's one worker died: replace it
+                    pools[slot].shutdown(wait=False)
+                    pools[slot] = None
+                count = deaths if died else errors
+                count[name] += 1
+                if count[name] > (DEATH_RETRIES if died else backend.retries):
+                    outcomes.failure(name, describe(error))
+                else:
+                    queue.append(name)
+    except BaseException:
+        for pool in pools:
+            if pool is not None:
+                _stop(pool)
+        raise
+    for pool in pools:
+        if pool is not None:
+            pool.shutdown()
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what is queued and end the worker now rather than after its current task."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    # before shutdown(), which forgets the processes; older Pythons have no public way
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _connect(backend: Backend):
+    """The backend's client, or a new one to its scheduler; True when we must close it."""
+    if backend.client is not None:
+        return backend.client, False
+    from distributed import Client
+
+    try:
+        client = Client(backend.scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise UsageError(
+            f"scheduler: cannot reach the dask scheduler at {backend.scheduler!r} "
+            f"within {CONNECT_TIMEOUT:g} s ({describe(error)})"
+        ) from None
+    return client, True
+
+
+def _run_dask(func, todo: dict[str, Any], backend: Backend, outcomes: _Outcomes) -> None:
+    from distributed import as_completed
+
+    client, owned = _connect(backend)
+    token = uuid.uuid4().hex  # keys unique to this run, so no stale result is ever reused
+    futures: dict[Any, str] = {}
+    try:
+        for name, arg in todo.items():
+            key = f"{name}-{token}"
+            future = client.submit(func, arg, key=key, pure=False, retries=backend.retries)
+            futures[future] = name
+        for future in as_completed(list(futures), loop=client.loop):
+            name = futures.pop(future)
+            if future.status == "finished":
+                outcomes.success(name, future.result())
+            elif future.status == "error":
+                outcomes.failure(name, describe(future.exception()))
+            else:
+                outcomes.failure(name, f"{future.status}: the scheduler gave no result")
+    except BaseException:
+        if futures:
+            client.cancel(list(futures))
+        raise
+    finally:
+        if owned:
+            client.close()
