@@ -41,6 +41,7 @@ _EXPORTS = {
     "TensorChebCB": "decide.bandits",
     "make_bandit": "decide.bandits",
     "tune": "decide.tuning",
+    "pareto_set": "decide.pareto",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

@@ -50,3 +50,27 @@ def write_dataset(ds: xr.Dataset, path: Path) -> None:
     """Write a result Dataset atomically and say where it went."""
     results.write(ds, path)
     print(f"wrote {path}")
+
+
+def add_backend(parser: argparse.ArgumentParser) -> None:
+    """``--workers`` / ``--scheduler``: where decide.parallel runs independent tasks."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--workers",
+        type=positive_int,
+        default=None,
+        help="local worker processes (default: serial)",
+    )
+    group.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="address of a running Dask scheduler (see docs/scale.md)",
+    )
+
+
+def backend_from(args: argparse.Namespace):
+    """The :class:`decide.parallel.Backend` of ``--workers`` / ``--scheduler``."""
+    from decide.parallel import Backend
+
+    return Backend(workers=args.workers, scheduler=args.scheduler)

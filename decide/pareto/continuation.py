@@ -1,0 +1,361 @@
+r"""Continuation: trace the Pareto-critical manifold with a predictor–corrector.
+
+The Kuhn–Tucker points of :math:`\min_{x \in Q} (f_1, \dots, f_m)` solve (Hillermeier 2001)
+
+.. math:: H(x, \alpha) = \begin{pmatrix} \sum_i \alpha_i \partial_F f_i(x) \\ \sum_i \alpha_i - 1
+          \end{pmatrix} = 0, \qquad \alpha \ge 0,
+
+where F are the free coordinates; the active ones sit on a face of Q with the multiplier
+:math:`\sum_i \alpha_i \partial_j f_i` pointing out of Q (≥ 0 on a lower bound, ≤ 0 on an
+upper one).
+Generically this is an (m − 1)-dimensional manifold in :math:`(x_F, \alpha)`, whose
+tangent space is the kernel of
+
+.. math:: DH = \begin{pmatrix} \sum_i \alpha_i \nabla^2_{FF} f_i & \partial_F f_1 \cdots
+          \partial_F f_m \\ 0 & 1 \cdots 1 \end{pmatrix}.
+
+The predictor steps along a tangent direction, at most ``step`` in x and ``front_step`` in the
+objectives; the corrector is Newton's method with the minimum-norm step
+:math:`z \leftarrow z - DH^+ H(z)`. A coordinate that leaves Q is fixed on its face, a face whose
+multiplier changes sign is released, and a weight that leaves the simplex is held at zero (the
+manifold's boundary). Two objectives: the curve is followed both ways from the start until it
+ends. Three objectives: a breadth-first search over the boxes of a fixed grid, stepping along ±
+each tangent direction from every new box that no traced point dominates (critical but
+dominated regions, such as weakly optimal faces, are not explored). Traced points dominated by
+others are dropped from the result.
+
+Start points are Pareto points: minimisers of weighted Chebyshev scalarisations
+:math:`\max_i w_i (f_i - z_i)` over Q (epigraph form, SLSQP); ``starts`` > 1 spreads the weights
+over the simplex, which reaches the pieces of a disconnected Pareto set. Hessians
+come from central differences of ``jac`` in the free coordinates (2|F| gradient evaluations per
+Newton step, all counted).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy.optimize import minimize
+
+from decide.errors import DecideError, ModelError
+from decide.pareto.boxes import BoxSet
+from decide.pareto.direction import common_direction
+from decide.pareto.dominance import non_dominated
+from decide.pareto.problem import Evaluator, Problem
+from decide.pareto.result import ParetoSet
+
+
+@dataclass
+class _Point:
+    """A point of the manifold: x, the weights α and the active faces (-1 lower, +1 upper)."""
+
+    x: np.ndarray
+    alpha: np.ndarray
+    face: np.ndarray
+    jacobian: np.ndarray | None = None
+
+    @property
+    def free(self) -> np.ndarray:
+        return self.face == 0
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Predictor–corrector continuation; points are recorded on a grid of ``2**depth`` cells."""
+
+    depth: int = 6
+    step: float | None = None
+    front_step: float | None = None
+    tol: float = 1e-10
+    newton_steps: int = 12
+    max_points: int = 5000
+    starts: int = 3
+
+    method = "continuation"
+
+    def __post_init__(self) -> None:
+        for name in ("depth", "newton_steps", "max_points", "starts"):
+            if int(getattr(self, name)) < 1:
+                raise ModelError(name, f"expected a positive integer, got {getattr(self, name)!r}")
+        for name in ("step", "front_step"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ModelError(name, f"expected a positive number, got {value!r}")
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        seed: int | np.random.Generator | None = None,
+        callback=None,
+        quiet: bool = True,
+    ) -> ParetoSet:
+        """Trace the critical set through the minimiser of the largest objective."""
+        if not (problem.has_jac and problem.smooth) or problem.n_obj not in (2, 3):
+            raise ModelError(
+                "problem", "continuation needs a smooth problem with 2 or 3 objectives"
+            )
+        ev = Evaluator(problem)
+        grid = BoxSet.domain(problem.lower, problem.upper)
+        depth = np.full(problem.dim, self.depth)
+        step = self.step or float(np.min(grid.widths / 2.0**depth))
+        rng = np.random.default_rng(seed)
+        X = np.empty((0, problem.dim))
+        for start in self._starts(ev, rng):
+            if start is None or np.any(start.alpha <= 1e-6) or not start.free.any():
+                continue  # no start, or one at the manifold's boundary (e.g. weakly optimal)
+            if len(X) and BoxSet.cover(grid.lower, grid.upper, depth, X).contains(start.x[None])[0]:
+                continue
+            if problem.n_obj == 2:
+                traced = self._march(ev, start, step)
+            else:
+                traced = self._search(ev, start, grid, depth, step)
+            X = np.concatenate([X, [p.x for p in traced]])
+        if len(X) == 0:
+            raise DecideError("continuation: the corrector did not converge at any start point")
+        F = ev.f(X)
+        X, F = X[non_dominated(F)], F[non_dominated(F)]
+        boxes = BoxSet.cover(problem.lower, problem.upper, depth, X)
+        params = asdict(self)
+        return ParetoSet(boxes, X, F, ev.counts, problem.name, self.method, params, (len(boxes),))
+
+    def _starts(self, ev: Evaluator, rng: np.random.Generator):
+        r"""Corrected start points: minimisers of the weighted Chebyshev scalarisation
+        :math:`\max_i w_i (f_i - z_i)`, for ``starts`` weight vectors spread over the simplex;
+        z is the ideal point, from the minimisers of each objective (the anchors)."""
+        problem = ev.problem
+        anchors = np.array([self._minimise(ev, i, rng) for i in range(problem.n_obj)])
+        ideal = np.diag(ev.f(anchors))
+        ideal = ideal - 0.01 * np.maximum(np.abs(ideal), 1e-12)
+        for weights in _spread_weights(problem.n_obj, self.starts):
+            x0 = rng.uniform(problem.lower, problem.upper)
+            yield self._corrected(ev, self._start(ev, x0, weights, ideal))
+
+    @staticmethod
+    def _minimise(ev: Evaluator, i: int, rng: np.random.Generator) -> np.ndarray:
+        """A minimiser of objective i over Q (L-BFGS-B from a random point): an anchor."""
+        problem = ev.problem
+
+        def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
+            return float(ev.f(x[None])[0, i]), ev.jac(x[None])[0, i]
+
+        x0 = rng.uniform(problem.lower, problem.upper)
+        bounds = list(zip(problem.lower, problem.upper, strict=True))
+        return minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds).x
+
+    def _start(self, ev: Evaluator, x0: np.ndarray, w: np.ndarray, ideal: np.ndarray) -> _Point:
+        """The minimiser of max_i w_i (f_i − ideal_i) + ρ Σ_i w_i f_i (ρ = 0.1: the augmented
+        scalarisation, whose minimisers are Pareto optimal, not only weakly), by SLSQP."""
+        problem = ev.problem
+        t0 = float(np.max(w * (ev.f(x0[None])[0] - ideal)))
+
+        def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
+            x = z[None, :-1]
+            return z[-1] + 0.1 * float(w @ ev.f(x)[0]), np.append(0.1 * w @ ev.jac(x)[0], 1.0)
+
+        constraints = {
+            "type": "ineq",
+            "fun": lambda z: z[-1] - w * (ev.f(z[None, :-1])[0] - ideal),
+            "jac": lambda z: np.hstack(
+                [-w[:, None] * ev.jac(z[None, :-1])[0], np.ones((len(w), 1))]
+            ),
+        }
+        bounds = [*zip(problem.lower, problem.upper, strict=True), (None, None)]
+        found = minimize(
+            objective,
+            np.append(x0, t0),
+            jac=True,
+            method="SLSQP",
+            bounds=bounds,
+            constraints=[constraints],
+            options={"maxiter": 200, "ftol": 1e-12},
+        )
+        x = np.clip(found.x[:-1], problem.lower, problem.upper)
+        near = 1e-8 * (problem.upper - problem.lower)
+        x = np.where(x - problem.lower <= near, problem.lower, x)
+        x = np.where(problem.upper - x <= near, problem.upper, x)
+        G = ev.jac(x[None])
+        _, alpha = common_direction(G, (problem.lower - x)[None], (problem.upper - x)[None])
+        face = np.where(x <= problem.lower, -1, np.where(x >= problem.upper, 1, 0))
+        return _Point(x, alpha[0], face)
+
+    # -- two objectives: follow the curve both ways -------------------------------------------
+    def _march(self, ev: Evaluator, start: _Point, step: float) -> list[_Point]:
+        traced = [start]
+        for sign in (1.0, -1.0):
+            point, heading = start, None
+            while len(traced) < self.max_points:
+                moved = self._advance(ev, point, step, sign, heading)
+                if moved is None:
+                    break
+                new, heading = moved
+                traced.append(new)
+                if np.any(new.alpha <= 0):
+                    break
+                point = new
+        return traced
+
+    def _advance(self, ev, point: _Point, step: float, sign: float, heading):
+        """The next corrected point along the curve, and the direction taken."""
+        tangents = self._tangents(ev, point)
+        if not tangents:
+            return None
+        direction = tangents[0]
+        if heading is not None:
+            sign = 1.0 if direction[: ev.problem.dim] @ heading >= 0 else -1.0
+        direction = sign * direction
+        h = step
+        if self.front_step is not None:
+            speed = np.linalg.norm(ev.jac(point.x[None])[0] @ direction[: ev.problem.dim])
+            h = min(h, self.front_step / max(speed, 1e-300))
+        for _ in range(8):
+            new = self._corrected(ev, self._shifted(ev, point, h * direction))
+            if new is not None:
+                moved = new.x - point.x
+                if np.linalg.norm(moved) <= 1e-9 * step:
+                    return None
+                return new, moved
+            h *= 0.5
+        return None
+
+    # -- three objectives: breadth-first search over boxes -------------------------------------
+    def _search(self, ev, start: _Point, grid: BoxSet, depth: np.ndarray, step: float):
+        def key(x: np.ndarray) -> bytes:
+            cells = np.floor((x - grid.lower) / (grid.upper - grid.lower) * 2.0**depth)
+            return np.clip(cells, 0, 2.0**depth - 1).astype(np.int64).tobytes()
+
+        seen, traced, queue = {key(start.x)}, [start], deque([start])
+        values = [ev.f(start.x[None])[0]]
+        while queue and len(traced) < self.max_points:
+            point = queue.popleft()
+            for direction in self._tangents(ev, point):
+                for sign in (1.0, -1.0):
+                    new = self._corrected(ev, self._shifted(ev, point, sign * step * direction))
+                    if new is None or key(new.x) in seen:
+                        continue
+                    seen.add(key(new.x))
+                    traced.append(new)
+                    values.append(ev.f(new.x[None])[0])
+                    if not _dominated(values[-1], np.array(values[:-1])):
+                        queue.append(new)
+        return traced
+
+    # -- the manifold ---------------------------------------------------------------------------
+    @staticmethod
+    def _shifted(ev: Evaluator, point: _Point, delta: np.ndarray) -> _Point:
+        d = ev.problem.dim
+        shifted = _Point(point.x + delta[:d], point.alpha + delta[d:], point.face.copy())
+        _clip(ev.problem, shifted)
+        return shifted
+
+    def _tangents(self, ev: Evaluator, point: _Point) -> list[np.ndarray]:
+        """An orthonormal basis (in x) of the tangent space, as full (x, α) vectors."""
+        d, m = ev.problem.dim, ev.problem.n_obj
+        free = point.free
+        if not free.any():
+            return []
+        if point.jacobian is None:
+            point.jacobian = self._jacobian(ev, point, ev.jac(point.x[None])[0])
+        kernel = np.linalg.svd(point.jacobian)[2][-(m - 1) :]
+        x_part = kernel[:, : free.sum()]
+        basis, _ = np.linalg.qr(x_part.T)
+        out = []
+        for k in range(m - 1):
+            reduced = np.linalg.lstsq(x_part.T, basis[:, k], rcond=None)[0] @ kernel
+            full = np.zeros(d + m)
+            full[:d][free] = reduced[: free.sum()]
+            full[d:] = reduced[free.sum() :]
+            out.append(full)
+        return out
+
+    @staticmethod
+    def _residual(point: _Point, G: np.ndarray) -> np.ndarray:
+        """H = (Σ α_i ∂_F f_i, Σ α_i − 1)."""
+        return np.concatenate([point.alpha @ G[:, point.free], [point.alpha.sum() - 1.0]])
+
+    @staticmethod
+    def _jacobian(ev: Evaluator, point: _Point, G: np.ndarray) -> np.ndarray:
+        """DH in the free coordinates, the Hessians by central differences of the gradients."""
+        m = ev.problem.n_obj
+        free = np.flatnonzero(point.free)
+        h = 1e-5 * (1.0 + np.abs(point.x[free]))
+        shifts = np.zeros((2 * free.size, ev.problem.dim))
+        shifts[np.arange(free.size), free] = h
+        shifts[free.size + np.arange(free.size), free] = -h
+        J = ev.jac(point.x + shifts)
+        hessians = (J[: free.size] - J[free.size :])[:, :, free] / (2.0 * h[:, None, None])
+        weighted = np.einsum("i,jik->jk", point.alpha, hessians)
+        DH = np.zeros((free.size + 1, free.size + m))
+        DH[: free.size, : free.size] = 0.5 * (weighted + weighted.T)
+        DH[: free.size, free.size :] = G[:, free].T
+        DH[free.size, free.size :] = 1.0
+        return DH
+
+    def _corrected(self, ev: Evaluator, point: _Point) -> _Point | None:
+        """Newton on H; a face whose multiplier pulls into Q is released and Newton rerun."""
+        point = _Point(point.x.copy(), point.alpha.copy(), point.face.copy())
+        for _ in range(ev.problem.dim + 1):
+            G = self._newton(ev, point)
+            if G is None:
+                return None
+            multiplier = point.alpha @ G
+            inwards = point.face * multiplier > 1e-9 * (1.0 + np.abs(multiplier))
+            if not inwards.any():
+                return point
+            point.face[inwards] = 0
+            point.jacobian = None
+        return None
+
+    def _newton(self, ev: Evaluator, point: _Point) -> np.ndarray | None:
+        """Chord–Newton steps in place (DH kept until the faces change); the final gradients."""
+        pinned = point.alpha < 0
+        point.alpha[pinned] = 0.0
+        for _ in range(self.newton_steps):
+            G = ev.jac(point.x[None])[0]
+            H = self._residual(point, G)
+            if np.linalg.norm(H) <= self.tol * (1.0 + np.linalg.norm(point.x)):
+                if not np.any(point.alpha < -1e-12):
+                    point.alpha = np.clip(point.alpha, 0.0, None)
+                    return G
+                pinned |= point.alpha < 0
+                point.alpha[pinned] = 0.0
+                continue
+            if point.jacobian is None:
+                point.jacobian = self._jacobian(ev, point, G)
+            free = point.free
+            keep = np.concatenate([np.ones(free.sum(), dtype=bool), ~pinned])
+            delta = np.zeros(point.jacobian.shape[1])
+            delta[keep] = np.linalg.lstsq(point.jacobian[:, keep], H, rcond=None)[0]
+            point.x[free] -= delta[: free.sum()]
+            point.alpha -= delta[free.sum() :]
+            if _clip(ev.problem, point):
+                point.jacobian = None
+        return None
+
+
+def _clip(problem: Problem, point: _Point) -> bool:
+    """Fix coordinates that left Q on the face they crossed; whether any did."""
+    below, above = point.x < problem.lower, point.x > problem.upper
+    if not (below.any() or above.any()):
+        return False
+    point.face[below], point.face[above] = -1, 1
+    point.x = np.clip(point.x, problem.lower, problem.upper)
+    return True
+
+
+def _spread_weights(m: int, count: int) -> np.ndarray:
+    """``count`` weight vectors on the simplex: equal weights first, then a spread over it."""
+    side = max(1, int(np.ceil(np.sqrt(2 * count))) if m == 3 else count + 1)
+    corners = [c for c in np.ndindex(*(side + 1,) * m) if sum(c) == side]
+    spread = (np.array(corners, dtype=float) + 1.0) / (side + m)
+    spread = spread[np.argsort(np.abs(spread - 1.0 / m).sum(axis=1), kind="stable")]
+    return np.vstack([np.full((1, m), 1.0 / m), spread])[:count]
+
+
+def _dominated(f: np.ndarray, others: np.ndarray) -> bool:
+    """Whether some row of ``others`` dominates ``f``."""
+    if len(others) == 0:
+        return False
+    return bool(np.any(np.all(others <= f, axis=1) & np.any(others < f, axis=1)))

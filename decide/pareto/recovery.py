@@ -1,0 +1,84 @@
+"""Recovery: grow a covering at its final level until no neighbouring box holds a good point.
+
+Boxes lost to sparse sampling are next to boxes that survived. Each round draws test points in
+the neighbours of the covering and adds the neighbours holding a point that no point of the
+covering or of the round dominates by more than the box tolerance of
+:mod:`decide.pareto.tolerance`; it stops when a round adds nothing (or after ``rounds``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from decide.errors import ModelError
+from decide.pareto.dominance import nearly_non_dominated
+from decide.pareto.evaluate import map_points, values
+from decide.pareto.problem import Problem
+from decide.pareto.result import ParetoSet
+from decide.pareto.subdivision import Callback, Sampling, Subdivision
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """Run ``base`` (a subdivision or sampling), then recover lost boxes at its final level."""
+
+    base: Subdivision | Sampling
+    points_per_box: int = 4
+    rounds: int = 50
+
+    method = "recovery"
+
+    def __post_init__(self) -> None:
+        for name in ("points_per_box", "rounds"):
+            if int(getattr(self, name)) < 1:
+                raise ModelError(name, f"expected a positive integer, got {getattr(self, name)!r}")
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        seed: int | np.random.Generator | None = None,
+        callback: Callback | None = None,
+        quiet: bool = True,
+    ) -> ParetoSet:
+        rng = np.random.default_rng(seed)
+        found = self.base.solve(problem, seed=rng, callback=callback, quiet=quiet)
+        return self.recover(problem, found, rng)
+
+    def recover(self, problem: Problem, found: ParetoSet, rng: np.random.Generator) -> ParetoSet:
+        """``found`` with the neighbouring boxes that hold non-dominated points added."""
+        boxes, points, vals, counts = found.boxes, found.points, found.values, found.counts
+        added = 0
+        for _ in range(self.rounds):
+            candidates = boxes.neighbours()
+            if len(candidates) == 0:
+                break
+            X = candidates.sample(self.points_per_box, rng)
+            (F,) = map_points(
+                values, problem, X, counts, backend=self.base.backend, label="recovery"
+            )
+            eta = self.base.tolerance(X, F, boxes)
+            new = nearly_non_dominated(np.concatenate([vals, F]), eta)[len(vals) :]
+            if not new.any():
+                break
+            found_in = np.unique(candidates.locate(X[new]))
+            boxes = boxes | candidates.select(found_in)
+            points = np.concatenate([points, X[new]])
+            vals = np.concatenate([vals, F[new]])
+            added += found_in.size
+        parameters = {
+            **found.parameters,
+            "base": found.method,
+            "recovery_points_per_box": self.points_per_box,
+            "recovered_boxes": added,
+        }
+        return replace(
+            found,
+            boxes=boxes,
+            points=points,
+            values=vals,
+            method=self.method,
+            parameters=parameters,
+        )
