@@ -24,11 +24,12 @@ each tangent direction from every new box that no traced point dominates (critic
 dominated regions, such as weakly optimal faces, are not explored). Traced points dominated by
 others are dropped from the result.
 
-Start points are Pareto points: minimisers of weighted Chebyshev scalarisations
-:math:`\max_i w_i (f_i - z_i)` over Q (epigraph form, SLSQP); ``starts`` > 1 spreads the weights
-over the simplex, which reaches the pieces of a disconnected Pareto set. Hessians
-come from central differences of ``jac`` in the free coordinates (2|F| gradient evaluations per
-Newton step, all counted).
+Start points are Pareto points: solutions of ε-constraint problems (minimise the last
+objective with the others bounded, by SLSQP); ``starts`` > 1 spreads the bounds between the
+anchors, which reaches the pieces of a disconnected Pareto set. Hessians
+come from central differences of ``jac`` in the free coordinates (2|F| gradient evaluations,
+counted); a predicted point inherits its parent's Hessians while the faces stay the same, and
+they are recomputed when Newton's method stalls with them.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class _Point:
     x: np.ndarray
     alpha: np.ndarray
     face: np.ndarray
-    jacobian: np.ndarray | None = None
+    hessians: np.ndarray | None = None  # ∇²f_i in the free coordinates, possibly inherited
+    gradient: np.ndarray | None = None  # ∇f_i at x, once x is corrected
 
     @property
     def free(self) -> np.ndarray:
@@ -122,16 +124,20 @@ class Continuation:
         return ParetoSet(boxes, X, F, ev.counts, problem.name, self.method, params, (len(boxes),))
 
     def _starts(self, ev: Evaluator, rng: np.random.Generator):
-        r"""Corrected start points: minimisers of the weighted Chebyshev scalarisation
-        :math:`\max_i w_i (f_i - z_i)`, for ``starts`` weight vectors spread over the simplex;
-        z is the ideal point, from the minimisers of each objective (the anchors)."""
+        r"""Corrected start points from ε-constraint problems
+        :math:`\min f_m` s.t. :math:`f_i \le \varepsilon_i` (i < m), for ``starts`` bounds ε
+        spread between the anchors (the minimisers of each objective), the middle first. Each is
+        solved from the last objective's anchor and from a random point (local solutions: the
+        better one is kept)."""
         problem = ev.problem
         anchors = np.array([self._minimise(ev, i, rng) for i in range(problem.n_obj)])
-        ideal = np.diag(ev.f(anchors))
-        ideal = ideal - 0.01 * np.maximum(np.abs(ideal), 1e-12)
-        for weights in _spread_weights(problem.n_obj, self.starts):
-            x0 = rng.uniform(problem.lower, problem.upper)
-            yield self._corrected(ev, self._start(ev, x0, weights, ideal))
+        values = ev.f(anchors)
+        low, high = np.diag(values)[:-1], values.max(axis=0)[:-1]
+        for fraction in _spread_fractions(problem.n_obj - 1, self.starts):
+            bound = low + fraction * (high - low)
+            tries = (anchors[-1], rng.uniform(problem.lower, problem.upper))
+            best, _ = min((self._start(ev, x0, bound) for x0 in tries), key=_rank)
+            yield self._corrected(ev, best)
 
     @staticmethod
     def _minimise(ev: Evaluator, i: int, rng: np.random.Generator) -> np.ndarray:
@@ -145,41 +151,39 @@ class Continuation:
         bounds = list(zip(problem.lower, problem.upper, strict=True))
         return minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds).x
 
-    def _start(self, ev: Evaluator, x0: np.ndarray, w: np.ndarray, ideal: np.ndarray) -> _Point:
-        """The minimiser of max_i w_i (f_i − ideal_i) + ρ Σ_i w_i f_i (ρ = 0.1: the augmented
-        scalarisation, whose minimisers are Pareto optimal, not only weakly), by SLSQP."""
+    def _start(self, ev: Evaluator, x0: np.ndarray, bound: np.ndarray) -> tuple[_Point, float]:
+        """The minimiser of f_m + 10⁻³ Σ_{i<m} f_i subject to f_i ≤ bound_i, by SLSQP (the small
+        sum makes the minimiser Pareto optimal rather than only weakly)."""
         problem = ev.problem
-        t0 = float(np.max(w * (ev.f(x0[None])[0] - ideal)))
+        weights = np.append(np.full(len(bound), 1e-3), 1.0)
 
-        def objective(z: np.ndarray) -> tuple[float, np.ndarray]:
-            x = z[None, :-1]
-            return z[-1] + 0.1 * float(w @ ev.f(x)[0]), np.append(0.1 * w @ ev.jac(x)[0], 1.0)
+        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
+            return float(weights @ ev.f(x[None])[0]), weights @ ev.jac(x[None])[0]
 
         constraints = {
             "type": "ineq",
-            "fun": lambda z: z[-1] - w * (ev.f(z[None, :-1])[0] - ideal),
-            "jac": lambda z: np.hstack(
-                [-w[:, None] * ev.jac(z[None, :-1])[0], np.ones((len(w), 1))]
-            ),
+            "fun": lambda x: bound - ev.f(x[None])[0, :-1],
+            "jac": lambda x: -ev.jac(x[None])[0, :-1],
         }
-        bounds = [*zip(problem.lower, problem.upper, strict=True), (None, None)]
         found = minimize(
             objective,
-            np.append(x0, t0),
+            x0,
             jac=True,
             method="SLSQP",
-            bounds=bounds,
+            bounds=list(zip(problem.lower, problem.upper, strict=True)),
             constraints=[constraints],
             options={"maxiter": 200, "ftol": 1e-12},
         )
-        x = np.clip(found.x[:-1], problem.lower, problem.upper)
+        x = np.clip(found.x, problem.lower, problem.upper)
         near = 1e-8 * (problem.upper - problem.lower)
         x = np.where(x - problem.lower <= near, problem.lower, x)
         x = np.where(problem.upper - x <= near, problem.upper, x)
         G = ev.jac(x[None])
         _, alpha = common_direction(G, (problem.lower - x)[None], (problem.upper - x)[None])
         face = np.where(x <= problem.lower, -1, np.where(x >= problem.upper, 1, 0))
-        return _Point(x, alpha[0], face)
+        F = ev.f(x[None])[0]
+        violation = float(np.max(F[:-1] - bound, initial=0.0))
+        return _Point(x, alpha[0], face), (violation > 1e-8 * (1 + np.abs(bound).max()), F[-1])
 
     # -- two objectives: follow the curve both ways -------------------------------------------
     def _march(self, ev: Evaluator, start: _Point, step: float) -> list[_Point]:
@@ -208,7 +212,7 @@ class Continuation:
         direction = sign * direction
         h = step
         if self.front_step is not None:
-            speed = np.linalg.norm(ev.jac(point.x[None])[0] @ direction[: ev.problem.dim])
+            speed = np.linalg.norm(point.gradient @ direction[: ev.problem.dim])
             h = min(h, self.front_step / max(speed, 1e-300))
         for _ in range(8):
             new = self._corrected(ev, self._shifted(ev, point, h * direction))
@@ -232,7 +236,10 @@ class Continuation:
             point = queue.popleft()
             for direction in self._tangents(ev, point):
                 for sign in (1.0, -1.0):
-                    new = self._corrected(ev, self._shifted(ev, point, sign * step * direction))
+                    predicted = self._shifted(ev, point, sign * step * direction)
+                    if key(predicted.x) in seen:
+                        continue  # the corrector would land in a box already traced
+                    new = self._corrected(ev, predicted)
                     if new is None or key(new.x) in seen:
                         continue
                     seen.add(key(new.x))
@@ -245,9 +252,11 @@ class Continuation:
     # -- the manifold ---------------------------------------------------------------------------
     @staticmethod
     def _shifted(ev: Evaluator, point: _Point, delta: np.ndarray) -> _Point:
+        """The predictor: it keeps the parent's Hessians while its faces stay the same."""
         d = ev.problem.dim
         shifted = _Point(point.x + delta[:d], point.alpha + delta[d:], point.face.copy())
-        _clip(ev.problem, shifted)
+        if not _clip(ev.problem, shifted):
+            shifted.hessians = point.hessians
         return shifted
 
     def _tangents(self, ev: Evaluator, point: _Point) -> list[np.ndarray]:
@@ -256,13 +265,13 @@ class Continuation:
         free = point.free
         if not free.any():
             return []
-        if point.jacobian is None:
-            point.jacobian = self._jacobian(ev, point, ev.jac(point.x[None])[0])
-        kernel = np.linalg.svd(point.jacobian)[2][-(m - 1) :]
+        if point.hessians is None:
+            point.hessians = self._hessians(ev, point)
+        kernel = np.linalg.svd(_jacobian(point, point.gradient))[2][-(m - 1) :]
         x_part = kernel[:, : free.sum()]
         basis, _ = np.linalg.qr(x_part.T)
         out = []
-        for k in range(m - 1):
+        for k in range(min(m - 1, basis.shape[1])):
             reduced = np.linalg.lstsq(x_part.T, basis[:, k], rcond=None)[0] @ kernel
             full = np.zeros(d + m)
             full[:d][free] = reduced[: free.sum()]
@@ -271,14 +280,8 @@ class Continuation:
         return out
 
     @staticmethod
-    def _residual(point: _Point, G: np.ndarray) -> np.ndarray:
-        """H = (Σ α_i ∂_F f_i, Σ α_i − 1)."""
-        return np.concatenate([point.alpha @ G[:, point.free], [point.alpha.sum() - 1.0]])
-
-    @staticmethod
-    def _jacobian(ev: Evaluator, point: _Point, G: np.ndarray) -> np.ndarray:
-        """DH in the free coordinates, the Hessians by central differences of the gradients."""
-        m = ev.problem.n_obj
+    def _hessians(ev: Evaluator, point: _Point) -> np.ndarray:
+        """∇²f_i in the free coordinates by central differences of the gradients."""
         free = np.flatnonzero(point.free)
         h = 1e-5 * (1.0 + np.abs(point.x[free]))
         shifts = np.zeros((2 * free.size, ev.problem.dim))
@@ -286,16 +289,12 @@ class Continuation:
         shifts[free.size + np.arange(free.size), free] = -h
         J = ev.jac(point.x + shifts)
         hessians = (J[: free.size] - J[free.size :])[:, :, free] / (2.0 * h[:, None, None])
-        weighted = np.einsum("i,jik->jk", point.alpha, hessians)
-        DH = np.zeros((free.size + 1, free.size + m))
-        DH[: free.size, : free.size] = 0.5 * (weighted + weighted.T)
-        DH[: free.size, free.size :] = G[:, free].T
-        DH[free.size, free.size :] = 1.0
-        return DH
+        hessians = np.moveaxis(hessians, 1, 0)  # [i, j, k] = ∂_j ∂_k f_i
+        return 0.5 * (hessians + np.swapaxes(hessians, 1, 2))
 
     def _corrected(self, ev: Evaluator, point: _Point) -> _Point | None:
         """Newton on H; a face whose multiplier pulls into Q is released and Newton rerun."""
-        point = _Point(point.x.copy(), point.alpha.copy(), point.face.copy())
+        point = _Point(point.x.copy(), point.alpha.copy(), point.face.copy(), point.hessians)
         for _ in range(ev.problem.dim + 1):
             G = self._newton(ev, point)
             if G is None:
@@ -303,18 +302,21 @@ class Continuation:
             multiplier = point.alpha @ G
             inwards = point.face * multiplier > 1e-9 * (1.0 + np.abs(multiplier))
             if not inwards.any():
+                point.gradient = G
                 return point
             point.face[inwards] = 0
-            point.jacobian = None
+            point.hessians = None
         return None
 
     def _newton(self, ev: Evaluator, point: _Point) -> np.ndarray | None:
-        """Chord–Newton steps in place (DH kept until the faces change); the final gradients."""
+        """Newton steps in place with the point's (possibly inherited) Hessians, recomputed once
+        if they do not converge within ``newton_steps // 2`` steps; the final gradients."""
         pinned = point.alpha < 0
         point.alpha[pinned] = 0.0
-        for _ in range(self.newton_steps):
+        fresh = point.hessians is None
+        for iteration in range(self.newton_steps):
             G = ev.jac(point.x[None])[0]
-            H = self._residual(point, G)
+            H = _residual(point, G)
             if np.linalg.norm(H) <= self.tol * (1.0 + np.linalg.norm(point.x)):
                 if not np.any(point.alpha < -1e-12):
                     point.alpha = np.clip(point.alpha, 0.0, None)
@@ -322,17 +324,34 @@ class Continuation:
                 pinned |= point.alpha < 0
                 point.alpha[pinned] = 0.0
                 continue
-            if point.jacobian is None:
-                point.jacobian = self._jacobian(ev, point, G)
+            if point.hessians is None or (not fresh and iteration == self.newton_steps // 2):
+                point.hessians, fresh = self._hessians(ev, point), True
+            DH = _jacobian(point, G)
             free = point.free
             keep = np.concatenate([np.ones(free.sum(), dtype=bool), ~pinned])
-            delta = np.zeros(point.jacobian.shape[1])
-            delta[keep] = np.linalg.lstsq(point.jacobian[:, keep], H, rcond=None)[0]
+            delta = np.zeros(DH.shape[1])
+            delta[keep] = np.linalg.lstsq(DH[:, keep], H, rcond=None)[0]
             point.x[free] -= delta[: free.sum()]
             point.alpha -= delta[free.sum() :]
             if _clip(ev.problem, point):
-                point.jacobian = None
+                point.hessians, fresh = None, False
         return None
+
+
+def _residual(point: _Point, G: np.ndarray) -> np.ndarray:
+    """H = (Σ α_i ∂_F f_i, Σ α_i − 1)."""
+    return np.concatenate([point.alpha @ G[:, point.free], [point.alpha.sum() - 1.0]])
+
+
+def _jacobian(point: _Point, G: np.ndarray) -> np.ndarray:
+    """DH in the free coordinates from the point's Hessians and the gradients G."""
+    free = point.free
+    n, m = int(free.sum()), len(point.alpha)
+    DH = np.zeros((n + 1, n + m))
+    DH[:n, :n] = np.einsum("i,ijk->jk", point.alpha, point.hessians)
+    DH[:n, n:] = G[:, free].T
+    DH[n, n:] = 1.0
+    return DH
 
 
 def _clip(problem: Problem, point: _Point) -> bool:
@@ -345,13 +364,18 @@ def _clip(problem: Problem, point: _Point) -> bool:
     return True
 
 
-def _spread_weights(m: int, count: int) -> np.ndarray:
-    """``count`` weight vectors on the simplex: equal weights first, then a spread over it."""
-    side = max(1, int(np.ceil(np.sqrt(2 * count))) if m == 3 else count + 1)
-    corners = [c for c in np.ndindex(*(side + 1,) * m) if sum(c) == side]
-    spread = (np.array(corners, dtype=float) + 1.0) / (side + m)
-    spread = spread[np.argsort(np.abs(spread - 1.0 / m).sum(axis=1), kind="stable")]
-    return np.vstack([np.full((1, m), 1.0 / m), spread])[:count]
+def _spread_fractions(k: int, count: int) -> np.ndarray:
+    """``count`` points of a regular grid in [0, 1]^k, those nearest the centre first."""
+    side = max(1, int(np.ceil(count ** (1.0 / k)))) if k > 1 else count
+    grid = np.stack(np.meshgrid(*[np.arange(side)] * k, indexing="ij"), -1).reshape(-1, k) + 0.5
+    grid = grid / side
+    order = np.argsort(np.abs(grid - 0.5).sum(axis=1), kind="stable")
+    return grid[order][:count]
+
+
+def _rank(start: tuple[_Point, tuple[bool, float]]) -> tuple[bool, float]:
+    """Feasible before infeasible, then the smaller last objective."""
+    return start[1]
 
 
 def _dominated(f: np.ndarray, others: np.ndarray) -> bool:

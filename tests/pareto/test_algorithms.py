@@ -61,7 +61,7 @@ def test_non_smooth_pair_needs_several_eps_steps_per_level():
 
 def test_sampling_with_recovery_covers_zdt1():
     problem = make_problem("zdt1", dim=2)
-    found = pareto_set(problem, "sampling", recover=True, seed=2, levels=12)
+    found = pareto_set(problem, "sampling", recover=True, seed=2, levels=12, points_per_box=4)
     assert _check_covering(found, problem) <= 4.0  # thicker than subdivision: no descent
     assert found.counts.jac == 0
 
@@ -69,8 +69,9 @@ def test_sampling_with_recovery_covers_zdt1():
 def test_recovery_adds_lost_boxes_back():
     problem = make_problem("zdt1", dim=2)
     P = problem.pareto_set(2000)
-    plain = pareto_set(problem, "sampling", seed=2, levels=12)
-    recovered = pareto_set(problem, "sampling", recover=True, seed=2, levels=12)
+    options = {"seed": 2, "levels": 12, "points_per_box": 4}
+    plain = pareto_set(problem, "sampling", **options)
+    recovered = pareto_set(problem, "sampling", recover=True, **options)
     assert not plain.boxes.contains(P).all()
     assert recovered.boxes.contains(P).all()
     assert recovered.parameters["recovered_boxes"] > 0
