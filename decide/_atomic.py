@@ -7,8 +7,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from decide.errors import FormatError
+from decide.errors import FormatError, UsageError
 
 
 def _umask() -> int:
@@ -52,3 +53,21 @@ def atomic_write_text(path: str | Path, text: str, *, encoding: str = "utf-8") -
         handle.flush()
         os.fsync(handle.fileno())
     return Path(path)
+
+
+def save_figure(fig: Any, path: str | Path) -> Path:
+    """Write a matplotlib figure atomically (format from the suffix, PNG without one), close it.
+
+    An unknown format is a :class:`UsageError` naming the file.
+    """
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    try:
+        with atomic_target(path) as tmp:
+            fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", dpi=120)
+    except ValueError as error:
+        raise UsageError(f"plot {path}: {error}") from None
+    finally:
+        plt.close(fig)
+    return path

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from decide._atomic import atomic_target
+from decide._atomic import save_figure
 from decide.tuning import LEARNERS
 
 REFERENCES = ("young", "per-step-best")
@@ -53,6 +53,4 @@ def plot_tuning(ds: xr.Dataset, path: str | Path) -> None:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
-    with atomic_target(Path(path)) as tmp:
-        fig.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
-    plt.close(fig)
+    save_figure(fig, path)

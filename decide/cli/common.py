@@ -59,13 +59,13 @@ def add_backend(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=positive_int,
         default=None,
-        help="local worker processes (default: serial)",
+        help="local worker processes; None: run serially",
     )
     group.add_argument(
         "--scheduler",
         default=None,
         metavar="tcp://HOST:PORT",
-        help="address of a running Dask scheduler (see docs/scale.md)",
+        help="address of a running Dask scheduler (`dask scheduler`); None: no cluster",
     )
 
 

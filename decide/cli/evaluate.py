@@ -160,7 +160,7 @@ def plot(ds: xr.Dataset, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from decide._atomic import atomic_target
+    from decide._atomic import save_figure
 
     years = ds["year"].values
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True, height_ratios=[2, 1])
@@ -176,11 +176,7 @@ def plot(ds: xr.Dataset, path: Path) -> None:
     bottom.set_ylabel("observed SSB (1000 t)")
     bottom.set_xlabel("year (gaps are single steps)")
     fig.tight_layout()
-    try:
-        with atomic_target(path) as tmp:
-            fig.savefig(tmp, format=path.suffix.lstrip(".").lower(), dpi=120)
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
 
 
 def _param(ds: xr.Dataset, name: str) -> float:

@@ -40,7 +40,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--dim",
         type=positive_int,
         default=None,
-        help="decision variables (default: the problem's own)",
+        help="decision variables; None: the problem's own",
     )
     parser.add_argument("--levels", type=positive_int, default=16, help="subdivision levels")
     parser.add_argument(
@@ -50,7 +50,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--steps",
         type=positive_int,
         default=None,
-        help="descent steps per test point (default: 2 smooth, 5 non-smooth)",
+        help="descent steps per test point; None: 1 smooth, 5 non-smooth",
     )
     parser.add_argument("--recover", action="store_true", help="recover lost boxes at the end")
     parser.add_argument(

@@ -44,7 +44,7 @@ from decide.errors import DecideError, ModelError
 from decide.pareto.boxes import BoxSet
 from decide.pareto.direction import common_direction
 from decide.pareto.dominance import non_dominated
-from decide.pareto.problem import Evaluator, Problem
+from decide.pareto.problem import Evaluator, Problem, require_positive
 from decide.pareto.result import ParetoSet
 
 
@@ -78,13 +78,8 @@ class Continuation:
     method = "continuation"
 
     def __post_init__(self) -> None:
-        for name in ("depth", "newton_steps", "max_points", "starts"):
-            if int(getattr(self, name)) < 1:
-                raise ModelError(name, f"expected a positive integer, got {getattr(self, name)!r}")
-        for name in ("step", "front_step"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                raise ModelError(name, f"expected a positive number, got {value!r}")
+        require_positive(self, "depth", "newton_steps", "max_points", "starts", "tol")
+        require_positive(self, *(n for n in ("step", "front_step") if getattr(self, n) is not None))
 
     def solve(
         self,

@@ -27,12 +27,7 @@ import numpy as np
 
 from decide.errors import ModelError
 from decide.pareto.direction import common_direction, min_norm_point
-from decide.pareto.problem import Evaluator
-
-
-def _check_positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise ModelError(name, f"expected a positive number, got {value!r}")
+from decide.pareto.problem import Evaluator, require_positive
 
 
 @dataclass(frozen=True)
@@ -51,8 +46,7 @@ class SmoothDescent:
     backtracks: int = 16
 
     def __post_init__(self) -> None:
-        _check_positive("steps", self.steps)
-        _check_positive("backtracks", self.backtracks)
+        require_positive(self, "steps", "backtracks")
         if not self.settle >= 0:
             raise ModelError("settle", f"expected a number ≥ 0, got {self.settle!r}")
         if not 0 < self.armijo < 1:
@@ -113,15 +107,15 @@ class EpsilonDescent:
     expand: int = 8
 
     def __post_init__(self) -> None:
-        for name in ("steps", "epsilon", "delta", "bisections", "max_subgradients"):
-            _check_positive(name, getattr(self, name))
+        require_positive(self, "steps", "epsilon", "delta", "bisections", "max_subgradients")
         if not 0 < self.c < 1:
             raise ModelError("c", f"expected a number in (0, 1), got {self.c!r}")
 
     def __call__(
         self, ev: Evaluator, X: np.ndarray, radius: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        _check_positive("radius", radius)
+        if not radius > 0:
+            raise ModelError("radius", f"expected a positive box radius, got {radius!r}")
         F = ev.f(X)
         Y, FY = X.copy(), F.copy()
         for i in range(len(X)):

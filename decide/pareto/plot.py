@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from decide._atomic import atomic_target
+from decide._atomic import save_figure
 from decide.pareto.boxes import BoxSet
 from decide.pareto.problem import Problem
 from decide.pareto.result import ParetoSet
@@ -79,7 +79,7 @@ def plot_pareto(found: ParetoSet, path: str | Path, *, problem: Problem | None =
     ax_front.set_title(f"{len(F)} non-dominated points, {found.counts.evaluations:,} evaluations")
     fig.suptitle(f"{found.problem}: {found.method}")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_levels(
@@ -102,14 +102,4 @@ def plot_levels(
     for ax in list(axes.flat)[len(coverings) :]:
         ax.axis("off")
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    path = Path(path)
-    with atomic_target(path) as tmp:
-        fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

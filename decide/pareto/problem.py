@@ -70,6 +70,14 @@ class Problem:
         return self.f(self.pareto_set(n))
 
 
+def require_positive(owner: object, *names: str) -> None:
+    """A :class:`ModelError` naming the first of ``owner``'s fields that is not positive."""
+    for name in names:
+        value = getattr(owner, name)
+        if not (isinstance(value, (int, float, np.number)) and value > 0):
+            raise ModelError(name, f"expected a positive number, got {value!r}")
+
+
 def check_points(problem: Problem, X: np.ndarray) -> np.ndarray:
     """``X`` as a float array of shape (n, d), or a :class:`ModelError` naming the mismatch."""
     X = np.asarray(X, dtype=float)

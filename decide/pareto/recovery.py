@@ -12,10 +12,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from decide.errors import ModelError
 from decide.pareto.dominance import nearly_non_dominated
 from decide.pareto.evaluate import map_points, values
-from decide.pareto.problem import Problem
+from decide.pareto.problem import Problem, require_positive
 from decide.pareto.result import ParetoSet
 from decide.pareto.subdivision import Callback, Sampling, Subdivision
 
@@ -31,9 +30,7 @@ class Recovery:
     method = "recovery"
 
     def __post_init__(self) -> None:
-        for name in ("points_per_box", "rounds"):
-            if int(getattr(self, name)) < 1:
-                raise ModelError(name, f"expected a positive integer, got {getattr(self, name)!r}")
+        require_positive(self, "points_per_box", "rounds")
 
     def solve(
         self,

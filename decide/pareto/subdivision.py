@@ -28,7 +28,7 @@ from decide.pareto.boxes import BoxSet
 from decide.pareto.descent import EpsilonDescent, SmoothDescent
 from decide.pareto.dominance import nearly_non_dominated, non_dominated
 from decide.pareto.evaluate import images, map_points, values
-from decide.pareto.problem import Counts, Problem
+from decide.pareto.problem import Counts, Problem, require_positive
 from decide.pareto.result import ParetoSet
 from decide.pareto.tolerance import box_tolerance
 
@@ -48,9 +48,7 @@ class _Covering:
     method = "covering"
 
     def __post_init__(self) -> None:
-        for name in ("levels", "points_per_box", "chunk"):
-            if int(getattr(self, name)) < 1:
-                raise ModelError(name, f"expected a positive integer, got {getattr(self, name)!r}")
+        require_positive(self, "levels", "points_per_box", "chunk", "margin")
         if self.sampling not in ("random", "grid"):
             raise ModelError("sampling", f"expected 'random' or 'grid', got {self.sampling!r}")
 

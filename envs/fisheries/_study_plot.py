@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from decide._atomic import atomic_target
-from decide.errors import UsageError
+from decide._atomic import save_figure
 from decide.results import parameters
 
 COLOURS = {"CE": "tab:red", "MSY": "tab:orange", "TAC": "tab:olive", "POMDP": "tab:blue"}
@@ -55,11 +54,5 @@ def plot_study(ds: xr.Dataset, path: str | Path) -> Path:
     else:
         right.set_axis_off()
     fig.tight_layout()
-    try:
-        with atomic_target(path) as tmp:
-            fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=120)
-    except ValueError as error:
-        raise UsageError(f"plot {path}: {error}") from None
-    finally:
-        plt.close(fig)
+    save_figure(fig, path)
     return path

@@ -142,7 +142,21 @@ class HeatTradeoff(Problem):
         lift = system.mass_lift + theta * dt * (kappa * system.stiffness_lift + system.robin_lift)
         self._s = keep * (dt * system.load - lift)
         self._s[system.fixed] = system.fixed_values
-        self._lu = spla.splu(step_matrix(system, kappa, dt, theta).tocsc())
+        self._kappa = kappa
+        self._factorise()
+
+    def _factorise(self) -> None:
+        p = self.params
+        matrix = step_matrix(self.system, self._kappa, p.dt, p.theta)
+        self._lu = spla.splu(matrix.tocsc())
+
+    def __getstate__(self) -> dict:
+        """Pickled without the LU factors (SuperLU does not pickle): for decide.parallel."""
+        return {key: value for key, value in self.__dict__.items() if key != "_lu"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._factorise()
 
     # -- objectives --------------------------------------------------------------------------
 

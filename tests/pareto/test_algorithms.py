@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
+from decide.errors import ModelError
 from decide.parallel import Backend
 from decide.pareto import (
     Continuation,
@@ -140,3 +141,16 @@ def test_ctrl_c_keeps_the_last_finished_level():
 def test_unknown_options_raise_type_error():
     with pytest.raises(TypeError):
         pareto_set(make_problem("zdt1", dim=2), "subdivision", level=3)
+
+
+@pytest.mark.parametrize(
+    ("method", "options", "field"),
+    [
+        ("subdivision", {"levels": 0}, "levels"),
+        ("sampling", {"margin": -1.0}, "margin"),
+        ("continuation", {"step": 0.0}, "step"),
+    ],
+)
+def test_bad_parameters_name_the_field(method, options, field):
+    with pytest.raises(ModelError, match=field):
+        pareto_set(make_problem("quadratics", dim=2), method, **options)

@@ -245,3 +245,13 @@ def test_bad_points_and_reference_sizes_raise_model_error():
         HEAT_L2.f(np.zeros(4))
     with pytest.raises(ModelError):
         HEAT_L2.pareto_set(1)
+
+
+def test_problem_pickles_for_worker_processes():
+    import pickle
+
+    problem = HeatTradeoff(dim=3)
+    X = np.random.default_rng(0).uniform(-1, 1, (4, 3))
+    copy = pickle.loads(pickle.dumps(problem))
+    np.testing.assert_array_equal(copy.f(X), problem.f(X))
+    np.testing.assert_array_equal(copy.jac(X), problem.jac(X))
