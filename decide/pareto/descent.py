@@ -185,3 +185,55 @@ class EpsilonDescent:
             else:
                 b, excess_b = s, excess_s
         return xi
+
+
+def weakly_dominated(ev: Evaluator, X: np.ndarray, *, step: float) -> tuple[np.ndarray]:
+    """Whether a short step dominates each point, where one exists to first order.
+
+    The step, of length ``step``, follows the direction d that minimises :math:`\\sum_i g_i^\top d`
+    subject to :math:`g_i^\top d \\le 0` for every i, inside Q and :math:`\\|d\\|_\\infty \\le 1`
+    (a linear programme). At Pareto points with positive weights d = 0. At the boundary of the
+    Pareto set d ≠ 0, but the step fails by second order. At weakly optimal points (faces on
+    which some objectives vanish) the step succeeds, and the point is flagged.
+    """
+    G, values = ev.jac(X), ev.f(X)
+    lower, upper = ev.problem.lower, ev.problem.upper
+    dominated = np.zeros(len(X), dtype=bool)
+    _, alpha = common_direction(G, lower - X, upper - X)
+    for k in np.flatnonzero(alpha.min(axis=1) < 1e-3):  # positive weights: d = 0, no LP needed
+        d = _improving_direction(G[k], X[k] <= lower, X[k] >= upper)
+        if d is None:
+            continue
+        y = np.clip(X[k] + step * d / np.linalg.norm(d), lower, upper)
+        f = ev.f(y[None])[0]
+        tol = 1e-12 * (1.0 + np.abs(values[k]))
+        dominated[k] = bool(np.all(f <= values[k] + tol) and np.any(f < values[k] - tol))
+    return (dominated,)
+
+
+def _improving_direction(G: np.ndarray, at_lower: np.ndarray, at_upper: np.ndarray):
+    """The direction of :func:`weakly_dominated`, or None when no objective improves.
+
+    One LP per objective finds which can improve while none gets worse (to first order); a last
+    one maximises the smallest of their improvements, so that the step is not on the edge of the
+    cone, where an improvable objective is flat to first order and may grow at second order.
+    """
+    from scipy.optimize import linprog
+
+    bounds = [
+        (0.0 if low else -1.0, 0.0 if high else 1.0)
+        for low, high in zip(at_lower, at_upper, strict=True)
+    ]
+    zero = np.zeros(len(G))
+    scale = 1e-9 * (1.0 + np.abs(G).sum())
+    improving = np.zeros(len(G))
+    for i in range(len(G)):  # can objective i improve while none gets worse?
+        best = linprog(G[i], A_ub=G, b_ub=zero, bounds=bounds, method="highs")
+        improving[i] = float(best.success and best.fun < -scale)
+    if not improving.any():
+        return None
+    A = np.hstack([G, improving[:, None]])  # g_i·d + s ≤ 0 where i improves, g_j·d ≤ 0 elsewhere
+    c = np.zeros(G.shape[1] + 1)
+    c[-1] = -1.0
+    second = linprog(c, A_ub=A, b_ub=zero, bounds=[*bounds, (0.0, 1.0)], method="highs")
+    return second.x[:-1] if second.success else None

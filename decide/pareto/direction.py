@@ -26,7 +26,7 @@ import numpy as np
 
 
 def common_direction(
-    G: np.ndarray, low: np.ndarray, high: np.ndarray, *, sweeps: int = 60
+    G: np.ndarray, low: np.ndarray, high: np.ndarray, *, sweeps: int = 300
 ) -> tuple[np.ndarray, np.ndarray]:
     """The direction ``q[n, d]`` and the weights ``alpha[n, m]`` for gradients ``G[n, m, d]``.
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from decide import progress
 from decide.errors import DecideError, ModelError
 from decide.parallel import Backend
 from decide.pareto.boxes import BoxSet
-from decide.pareto.descent import EpsilonDescent, SmoothDescent
+from decide.pareto.descent import EpsilonDescent, SmoothDescent, weakly_dominated
 from decide.pareto.dominance import nearly_non_dominated, non_dominated
 from decide.pareto.evaluate import images, map_points, values
 from decide.pareto.problem import Counts, Problem, require_positive
@@ -97,7 +98,7 @@ class _Covering:
                 if not history:
                     raise
                 parameters["interrupted_after_level"] = len(history)
-        boxes, points, vals = self.finish(boxes, points, vals)
+        boxes, points, vals = self.finish(problem, boxes, points, vals, counts)
         return ParetoSet(
             boxes, points, vals, counts, problem.name, self.method, parameters, tuple(history)
         )
@@ -107,7 +108,7 @@ class _Covering:
     ) -> tuple[BoxSet, np.ndarray, np.ndarray]:
         raise NotImplementedError
 
-    def finish(self, boxes: BoxSet, points: np.ndarray, vals: np.ndarray):
+    def finish(self, problem, boxes: BoxSet, points: np.ndarray, vals: np.ndarray, counts):
         """The final covering from the last level's (the default: as it is)."""
         return boxes, points, vals
 
@@ -162,13 +163,27 @@ class Subdivision(_Covering):
             keep = nearly_non_dominated(FY, self.tolerance(X, FX, boxes))
         return _kept(boxes, Y, FY, keep, self.reach)
 
-    def finish(self, boxes, points, vals):
+    def finish(self, problem, boxes, points, vals, counts):
         """With ``prune``, only boxes near images that nothing dominates: at the last level the
-        images are as accurate as they will be, and critical but dominated layers (weakly
-        optimal faces) go."""
+        images are as accurate as they will be, and critical but dominated layers go. Among
+        them are weakly optimal points, which a short step along one objective's steepest
+        descent dominates (:func:`~decide.pareto.descent.weakly_dominated`)."""
         if not self.prune:
             return boxes, points, vals
-        return _kept(boxes, points, vals, non_dominated(vals), self.reach)
+        keep = non_dominated(vals)
+        if problem.smooth:
+            step = 0.5 * boxes.diameter  # one box radius
+            index = np.flatnonzero(keep)
+            (weak,) = map_points(
+                partial(weakly_dominated, step=step),
+                problem,
+                points[index],
+                counts,
+                backend=self.backend,
+                chunk=self.chunk,
+            )
+            keep[index[weak]] = False
+        return _kept(boxes, points, vals, keep, self.reach)
 
 
 @dataclass(frozen=True)
