@@ -19,14 +19,8 @@ from pymoo.util.ref_dirs import get_reference_directions
 from decide.errors import UsageError
 from decide.pareto.problem import Evaluator, Problem
 from decide.pareto.pymoo_adapter import to_pymoo
-from decide.pareto.testproblems import (
-    DTLZ2,
-    ZDT1,
-    ZDT2,
-    ZDT3,
-    Quadratics,
-    zdt3_pareto_intervals,
-)
+from decide.pareto.testproblems import DTLZ2, Quadratics
+from decide.pareto.zdt import ZDT1, ZDT2, ZDT3, zdt3_pareto_intervals
 
 PAIRS = [
     (ZDT1(dim=6), ("zdt1", {"n_var": 6})),

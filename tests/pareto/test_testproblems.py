@@ -14,18 +14,15 @@ from scipy.integrate import quad
 from scipy.optimize import nnls
 
 from decide.errors import ModelError, UsageError
+from decide.pareto.curves import simplex_grid
 from decide.pareto.testproblems import (
     DTLZ2,
     PROBLEMS,
-    ZDT1,
-    ZDT2,
-    ZDT3,
     L1Quadratic,
     Quadratics,
     make_problem,
-    simplex_grid,
-    zdt3_pareto_intervals,
 )
+from decide.pareto.zdt import ZDT1, ZDT2, ZDT3, zdt3_pareto_intervals
 
 SMOOTH = [
     Quadratics.default(),
