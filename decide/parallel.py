@@ -14,6 +14,7 @@ other tasks carry on. A task whose process dies (killed, out of memory) is resch
 per one-worker pool, so a death is charged to the one task that was running in it and finished
 results are never lost. Every value reaches ``on_result`` in this process as soon as it is
 known, so a caller can keep a partial store that a later run resumes with ``skip``.
+``session(backend)`` keeps the worker processes (or the scheduler connection) for several runs.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ import multiprocessing
 import pickle
 import uuid
 from collections import Counter, deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from decide.errors import DecideError, UsageError
@@ -58,6 +60,7 @@ class Backend:
     scheduler: str | None = None
     client: Any = None
     retries: int = 1
+    pools: list | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if self.workers is not None and self.workers < 0:
@@ -169,7 +172,8 @@ def _run_processes(func, todo: dict[str, Any], backend: Backend, outcomes: _Outc
     except Exception as error:
         raise UsageError(f"func: must be picklable (a module-level function): {error}") from None
     context = multiprocessing.get_context("spawn")
-    pools: list[ProcessPoolExecutor | None] = [None] * backend.workers
+    kept = backend.pools is not None  # a session's pools outlive this run
+    pools: list[ProcessPoolExecutor | None] = backend.pools if kept else [None] * backend.workers
     idle = list(range(backend.workers))
     queue = deque(todo)
     running: dict[Future, tuple[str, int]] = {}
@@ -200,13 +204,42 @@ def _run_processes(func, todo: dict[str, Any], backend: Backend, outcomes: _Outc
                 else:
                     queue.append(name)
     except BaseException:
-        for pool in pools:
+        for slot, pool in enumerate(pools):
             if pool is not None:
                 _stop(pool)
+                pools[slot] = None
         raise
-    for pool in pools:
+    if not kept:
+        _close(pools)
+
+
+def _close(pools: list) -> None:
+    for slot, pool in enumerate(pools):
         if pool is not None:
             pool.shutdown()
+            pools[slot] = None
+
+
+@contextmanager
+def session(backend: Backend | None) -> Iterator[Backend]:
+    """A backend for several :func:`run` calls in a row (e.g. the levels of a subdivision):
+    local worker processes are started once and a scheduler is connected once, then both are
+    released at the end."""
+    backend = backend or Backend()
+    if backend.kind == "processes" and backend.pools is None:
+        pools: list = [None] * backend.workers
+        try:
+            yield replace(backend, pools=pools)
+        finally:
+            _close(pools)
+    elif backend.kind == "dask" and backend.client is None:
+        client, _ = _connect(backend)
+        try:
+            yield replace(backend, client=client)
+        finally:
+            client.close()
+    else:
+        yield backend
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:

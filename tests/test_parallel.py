@@ -275,3 +275,26 @@ def test_chunks_rejects_bad_sizes():
         chunks(10, 0)
     with pytest.raises(UsageError, match="n"):
         chunks(-1, 3)
+
+
+def _worker_pid(_: object) -> int:
+    return os.getpid()
+
+
+def test_a_session_keeps_its_worker_processes_across_runs():
+    with parallel.session(Backend(workers=2)) as backend:
+        first = set(run(_worker_pid, {"a": 0, "b": 1}, backend=backend).results.values())
+        second = set(run(_worker_pid, {"c": 0, "d": 1}, backend=backend).results.values())
+    assert first == second and os.getpid() not in first
+    assert all(pool is None for pool in backend.pools)  # released at the end
+
+
+def test_a_session_connects_to_the_scheduler_once(cluster):
+    local, _ = cluster
+    with parallel.session(Backend(scheduler=local.scheduler_address)) as backend:
+        client = backend.client
+        assert client is not None
+        assert run(_worker_pid, {"a": 0}, backend=backend).results
+        assert run(_worker_pid, {"b": 0}, backend=backend).results
+        assert backend.client is client
+    assert client.status == "closed"

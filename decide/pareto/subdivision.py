@@ -16,7 +16,7 @@ repairs that at the final level.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from decide import progress
 from decide.errors import DecideError, ModelError
-from decide.parallel import Backend
+from decide.parallel import Backend, session
 from decide.pareto.boxes import BoxSet
 from decide.pareto.descent import EpsilonDescent, SmoothDescent, weakly_dominated
 from decide.pareto.dominance import nearly_non_dominated, non_dominated
@@ -75,7 +75,13 @@ class _Covering:
         callback: Callback | None = None,
         quiet: bool = True,
     ) -> ParetoSet:
-        """Refine the covering for ``levels`` levels (Ctrl-C returns the last finished level)."""
+        """Refine the covering for ``levels`` levels (Ctrl-C returns the last finished level).
+
+        Worker processes or a scheduler connection are set up once for all the levels."""
+        with session(self.backend) as backend:
+            return replace(self, backend=backend)._levels(problem, seed, callback, quiet)
+
+    def _levels(self, problem: Problem, seed, callback: Callback | None, quiet: bool) -> ParetoSet:
         rng = np.random.default_rng(seed)
         counts = Counts()
         boxes = BoxSet.domain(problem.lower, problem.upper)
