@@ -38,14 +38,13 @@ from collections import deque
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 from decide.errors import DecideError, ModelError
 from decide.pareto.boxes import BoxSet
-from decide.pareto.direction import common_direction
 from decide.pareto.dominance import non_dominated
 from decide.pareto.problem import Evaluator, Problem, require_positive
 from decide.pareto.result import ParetoSet
+from decide.pareto.starts import start_points
 
 
 @dataclass
@@ -89,7 +88,8 @@ class Continuation:
         callback=None,
         quiet: bool = True,
     ) -> ParetoSet:
-        """Trace the critical set through the minimiser of the largest objective."""
+        """Trace the critical set from ε-constraint start points; ``callback(1, boxes, X, F)``
+        sees the result (there are no levels)."""
         if not (problem.has_jac and problem.smooth) or problem.n_obj not in (2, 3):
             raise ModelError(
                 "problem", "continuation needs a smooth problem with 2 or 3 objectives"
@@ -113,72 +113,18 @@ class Continuation:
         if len(X) == 0:
             raise DecideError("continuation: the corrector did not converge at any start point")
         F = ev.f(X)
-        X, F = X[non_dominated(F)], F[non_dominated(F)]
+        keep = non_dominated(F)
+        X, F = X[keep], F[keep]
         boxes = BoxSet.cover(problem.lower, problem.upper, depth, X)
+        if callback is not None:
+            callback(1, boxes, X, F)
         params = asdict(self)
         return ParetoSet(boxes, X, F, ev.counts, problem.name, self.method, params, (len(boxes),))
 
     def _starts(self, ev: Evaluator, rng: np.random.Generator):
-        r"""Corrected start points from ε-constraint problems
-        :math:`\min f_m` s.t. :math:`f_i \le \varepsilon_i` (i < m), for ``starts`` bounds ε
-        spread between the anchors (the minimisers of each objective), the middle first. Each is
-        solved from the last objective's anchor and from a random point (local solutions: the
-        better one is kept)."""
-        problem = ev.problem
-        anchors = np.array([self._minimise(ev, i, rng) for i in range(problem.n_obj)])
-        values = ev.f(anchors)
-        low, high = np.diag(values)[:-1], values.max(axis=0)[:-1]
-        for fraction in _spread_fractions(problem.n_obj - 1, self.starts):
-            bound = low + fraction * (high - low)
-            tries = (anchors[-1], rng.uniform(problem.lower, problem.upper))
-            best, _ = min((self._start(ev, x0, bound) for x0 in tries), key=_rank)
-            yield self._corrected(ev, best)
-
-    @staticmethod
-    def _minimise(ev: Evaluator, i: int, rng: np.random.Generator) -> np.ndarray:
-        """A minimiser of objective i over Q (L-BFGS-B from a random point): an anchor."""
-        problem = ev.problem
-
-        def fun(x: np.ndarray) -> tuple[float, np.ndarray]:
-            return float(ev.f(x[None])[0, i]), ev.jac(x[None])[0, i]
-
-        x0 = rng.uniform(problem.lower, problem.upper)
-        bounds = list(zip(problem.lower, problem.upper, strict=True))
-        return minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds).x
-
-    def _start(self, ev: Evaluator, x0: np.ndarray, bound: np.ndarray) -> tuple[_Point, float]:
-        """The minimiser of f_m + 10⁻³ Σ_{i<m} f_i subject to f_i ≤ bound_i, by SLSQP (the small
-        sum makes the minimiser Pareto optimal rather than only weakly)."""
-        problem = ev.problem
-        weights = np.append(np.full(len(bound), 1e-3), 1.0)
-
-        def objective(x: np.ndarray) -> tuple[float, np.ndarray]:
-            return float(weights @ ev.f(x[None])[0]), weights @ ev.jac(x[None])[0]
-
-        constraints = {
-            "type": "ineq",
-            "fun": lambda x: bound - ev.f(x[None])[0, :-1],
-            "jac": lambda x: -ev.jac(x[None])[0, :-1],
-        }
-        found = minimize(
-            objective,
-            x0,
-            jac=True,
-            method="SLSQP",
-            bounds=list(zip(problem.lower, problem.upper, strict=True)),
-            constraints=[constraints],
-            options={"maxiter": 200, "ftol": 1e-12},
-        )
-        x = np.clip(found.x, problem.lower, problem.upper)
-        near = 1e-8 * (problem.upper - problem.lower)
-        x = np.where(x - problem.lower <= near, problem.lower, x)
-        x = np.where(problem.upper - x <= near, problem.upper, x)
-        G = ev.jac(x[None])
-        _, alpha = common_direction(G, (problem.lower - x)[None], (problem.upper - x)[None])
-        face = np.where(x <= problem.lower, -1, np.where(x >= problem.upper, 1, 0))
-        F = ev.f(x[None])[0]
-        violation = float(np.max(F[:-1] - bound, initial=0.0))
-        return _Point(x, alpha[0], face), (violation > 1e-8 * (1 + np.abs(bound).max()), F[-1])
+        """The corrected start points (None where the corrector fails)."""
+        for x, alpha, face in start_points(ev, rng, self.starts):
+            yield self._corrected(ev, _Point(x, alpha, face))
 
     # -- two objectives: follow the curve both ways -------------------------------------------
     def _march(self, ev: Evaluator, start: _Point, step: float) -> list[_Point]:
@@ -357,20 +303,6 @@ def _clip(problem: Problem, point: _Point) -> bool:
     point.face[below], point.face[above] = -1, 1
     point.x = np.clip(point.x, problem.lower, problem.upper)
     return True
-
-
-def _spread_fractions(k: int, count: int) -> np.ndarray:
-    """``count`` points of a regular grid in [0, 1]^k, those nearest the centre first."""
-    side = max(1, int(np.ceil(count ** (1.0 / k)))) if k > 1 else count
-    grid = np.stack(np.meshgrid(*[np.arange(side)] * k, indexing="ij"), -1).reshape(-1, k) + 0.5
-    grid = grid / side
-    order = np.argsort(np.abs(grid - 0.5).sum(axis=1), kind="stable")
-    return grid[order][:count]
-
-
-def _rank(start: tuple[_Point, tuple[bool, float]]) -> tuple[bool, float]:
-    """Feasible before infeasible, then the smaller last objective."""
-    return start[1]
 
 
 def _dominated(f: np.ndarray, others: np.ndarray) -> bool:

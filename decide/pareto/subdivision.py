@@ -10,7 +10,10 @@ one coordinate (cyclically) and test points are drawn in each box.
   point of the level dominates.
 
 Either may lose boxes whose test points were unlucky; :class:`~decide.pareto.recovery.Recovery`
-repairs that at the final level.
+repairs that at the final level. On box-constrained problems the subdivision also lets each image
+keep the boxes within ``reach`` half-widths (images drift along the set, and the set's ends would
+otherwise be lost level by level), drops images dominated by more than a box tolerance, and at
+the last level drops weakly optimal images (docs/pareto.md).
 """
 
 from __future__ import annotations
