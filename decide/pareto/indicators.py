@@ -1,6 +1,8 @@
 r"""Quality indicators of an approximation of a Pareto set or front.
 
 * Hausdorff distance :math:`d_H(A, B) = \max(\max_{a} \min_{b} |a - b|, \max_{b} \min_{a} |a - b|)`.
+  For a box covering, A is the box centres: the distance of the union of the boxes to B differs
+  from it by at most half a box diameter.
 * Inverted generational distance :math:`\mathrm{IGD}(F, R) = \frac{1}{|R|} \sum_{r \in R}
   \min_{f \in F} |r - f|`: how well F covers a reference sampling R of the true front.
 * Hypervolume: the Lebesgue measure of :math:`\bigcup_i [F_i, r]`, the region dominated by the
