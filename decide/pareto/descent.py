@@ -113,77 +113,101 @@ class EpsilonDescent:
 
     def __call__(
         self, ev: Evaluator, X: np.ndarray, radius: float
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if not radius > 0:
             raise ModelError("radius", f"expected a positive box radius, got {radius!r}")
         F = ev.f(X)
         Y, FY = X.copy(), F.copy()
-        for i in range(len(X)):
-            Y[i], FY[i] = self._descend_point(ev, X[i], F[i], self.epsilon * radius)
+        moving = np.arange(len(X))
+        for _ in range(self.steps):  # all points in lockstep, so evaluations come in batches
+            if moving.size == 0:
+                break
+            Y[moving], FY[moving], moved = self._step(ev, Y[moving], FY[moving], radius)
+            moving = moving[moved]
         return Y, FY, F
 
-    def _descend_point(
-        self, ev: Evaluator, x: np.ndarray, fx: np.ndarray, eps: float
-    ) -> tuple[np.ndarray, np.ndarray]:
-        for _ in range(self.steps):
-            step = self._direction_and_step(ev, x, fx, eps)
-            if step is None:
-                break
-            x, fx = step
-        return x, fx
-
-    def _direction_and_step(
-        self, ev: Evaluator, x: np.ndarray, fx: np.ndarray, eps: float
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """One ε-step from x, or None when x is (ε, δ)-critical or no step was found."""
-        W = list(ev.jac(x[None])[0])
+    def _step(self, ev: Evaluator, X: np.ndarray, F: np.ndarray, radius: float):
+        """One ε-step from every point; ``moved`` is False where a point is (ε, δ)-critical or
+        no step was found."""
+        eps = self.epsilon * radius
+        W = [list(g) for g in ev.jac(X)]
+        X_new, F_new = X.copy(), F.copy()
+        moved = np.zeros(len(X), dtype=bool)
+        searching = np.arange(len(X))
         for _ in range(self.max_subgradients):
-            v = -min_norm_point(np.array(W))
-            norm = float(np.linalg.norm(v))
-            if norm <= self.delta:
-                return None
-            t = eps / norm
-            trial, f_trial = self._evaluate(ev, x, t * v)
-            failing = np.flatnonzero(f_trial > fx - self.c * t * norm**2)
-            if failing.size == 0:
-                return self._expand(ev, x, fx, v, t, (trial, f_trial))
-            W.extend(self._new_subgradient(ev, x, fx, v, t, j) for j in failing)
-        return None
-
-    def _evaluate(self, ev: Evaluator, x: np.ndarray, step: np.ndarray):
-        y = np.clip(x + step, ev.problem.lower, ev.problem.upper)
-        return y, ev.f(y[None])[0]
-
-    def _expand(self, ev, x, fx, v, t, accepted):
-        """Double the step while it still decreases every objective sufficiently."""
-        norm2 = float(v @ v)
-        for _ in range(self.expand):
-            t *= 2.0
-            trial, f_trial = self._evaluate(ev, x, t * v)
-            if np.any(f_trial > fx - self.c * t * norm2) or np.array_equal(trial, accepted[0]):
+            V = np.array([-min_norm_point(np.array(W[k])) for k in searching]).reshape(
+                -1, X.shape[1]
+            )
+            norm = np.linalg.norm(V, axis=1)
+            keep = norm > self.delta
+            searching, V, norm = searching[keep], V[keep], norm[keep]
+            if searching.size == 0:
                 break
-            accepted = (trial, f_trial)
-        return accepted
+            t = eps / norm
+            trial = self._clipped(ev, X[searching] + t[:, None] * V)
+            f_trial = ev.f(trial)
+            failing = f_trial > F[searching] - (self.c * t * norm**2)[:, None]
+            ok = ~failing.any(axis=1)
+            done = searching[ok]
+            X_new[done], F_new[done] = self._expand(
+                ev, X[done], F[done], V[ok], t[ok], trial[ok], f_trial[ok]
+            )
+            moved[done] = True
+            pairs = np.argwhere(failing)
+            xi = self._new_subgradients(ev, X[searching], F[searching], V, t, pairs)
+            for (row, _), g in zip(pairs, xi, strict=True):
+                W[searching[row]].append(g)
+            searching, V = searching[~ok], V[~ok]
+        return X_new, F_new, moved
 
-    def _new_subgradient(self, ev, x, fx, v, t, j) -> np.ndarray:
-        """A subgradient ξ of objective j on the segment (x, x + t v] with ⟨v, ξ⟩ > −c‖v‖²."""
-        norm2 = float(v @ v)
+    @staticmethod
+    def _clipped(ev: Evaluator, Y: np.ndarray) -> np.ndarray:
+        return np.clip(Y, ev.problem.lower, ev.problem.upper)
 
-        def excess(s: float) -> float:
-            return float(ev.f((x + s * v)[None])[0, j] - fx[j] + self.c * s * norm2)
+    def _expand(self, ev, X, F, V, t, accepted, f_accepted):
+        """Double each step while it still decreases every objective sufficiently."""
+        accepted, f_accepted = accepted.copy(), f_accepted.copy()
+        norm2 = (V * V).sum(axis=1)
+        growing = np.arange(len(X))
+        for _ in range(self.expand):
+            if growing.size == 0:
+                break
+            t[growing] *= 2.0
+            trial = self._clipped(ev, X[growing] + t[growing, None] * V[growing])
+            f_trial = ev.f(trial)
+            bound = F[growing] - (self.c * t[growing] * norm2[growing])[:, None]
+            good = np.all(f_trial <= bound, axis=1) & np.any(trial != accepted[growing], axis=1)
+            accepted[growing[good]], f_accepted[growing[good]] = trial[good], f_trial[good]
+            growing = growing[good]
+        return accepted, f_accepted
 
-        a, b = 0.0, t
-        excess_b = excess(b)
+    def _new_subgradients(self, ev, X, F, V, t, pairs) -> np.ndarray:
+        """For each (point, objective j) in ``pairs``: a subgradient ξ of f_j on the segment
+        (x, x + t v] with ⟨v, ξ⟩ > −c‖v‖², by bisection, all pairs in lockstep."""
+        if len(pairs) == 0:
+            return np.empty((0, X.shape[1]))
+        row, j = pairs[:, 0], pairs[:, 1]
+        x, fx, v = X[row], F[row, j], V[row]
+        norm2 = (v * v).sum(axis=1)
+        a, b = np.zeros(len(pairs)), t[row].copy()
+        excess_b = ev.f(x + b[:, None] * v)[np.arange(len(pairs)), j] - fx + self.c * b * norm2
+        xi = np.zeros_like(x)
+        open_ = np.arange(len(pairs))
         for _ in range(self.bisections):
-            s = 0.5 * (a + b)
-            xi = ev.jac((x + s * v)[None])[0, j]
-            if v @ xi > -self.c * norm2:
-                return xi
-            excess_s = excess(s)
-            if excess_b > excess_s:
-                a = s
-            else:
-                b, excess_b = s, excess_s
+            if open_.size == 0:
+                break
+            s = 0.5 * (a[open_] + b[open_])
+            points = x[open_] + s[:, None] * v[open_]
+            xi[open_] = ev.jac(points)[np.arange(open_.size), j[open_]]
+            found = (v[open_] * xi[open_]).sum(axis=1) > -self.c * norm2[open_]
+            rest, s = open_[~found], s[~found]
+            if rest.size:
+                f_s = ev.f(points[~found])[np.arange(rest.size), j[rest]]
+                excess_s = f_s - fx[rest] + self.c * s * norm2[rest]
+                left = excess_b[rest] > excess_s
+                a[rest[left]] = s[left]
+                b[rest[~left]], excess_b[rest[~left]] = s[~left], excess_s[~left]
+            open_ = rest
         return xi
 
 

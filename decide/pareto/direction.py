@@ -35,12 +35,16 @@ def common_direction(
     n, m, _ = G.shape
     alpha = np.full((n, m), 1.0 / m)
     pairs = list(combinations(range(m), 2))
+    active = np.arange(n)  # points whose weights still change
     for _ in range(sweeps if m > 2 else 1):
-        before = alpha.copy()
-        for i, k in pairs:
-            _pair_ascent(G, alpha, i, k, low, high)
-        if np.max(np.abs(alpha - before)) <= 1e-13:
+        if active.size == 0:
             break
+        weights = alpha[active]
+        for i, k in pairs:
+            _pair_ascent(G[active], weights, i, k, low[active], high[active])
+        change = np.max(np.abs(weights - alpha[active]), axis=1)
+        alpha[active] = weights
+        active = active[change > 1e-13]
     v = np.einsum("nm,nmd->nd", alpha, G)
     return np.clip(-v, low, high), alpha
 
