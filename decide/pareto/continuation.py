@@ -99,7 +99,7 @@ class Continuation:
         depth = np.full(problem.dim, self.depth)
         step = self.step or float(np.min(grid.widths / 2.0**depth))
         rng = np.random.default_rng(seed)
-        X = np.empty((0, problem.dim))
+        X, F = np.empty((0, problem.dim)), np.empty((0, problem.n_obj))
         for start in self._starts(ev, rng):
             if start is None or np.any(start.alpha <= 1e-6) or not start.free.any():
                 continue  # no start, or one at the manifold's boundary (e.g. weakly optimal)
@@ -107,12 +107,13 @@ class Continuation:
                 continue
             if problem.n_obj == 2:
                 traced = self._march(ev, start, step)
+                values = ev.f(np.array([p.x for p in traced]))
             else:
-                traced = self._search(ev, start, grid, depth, step)
+                traced, values = self._search(ev, start, grid, depth, step)
             X = np.concatenate([X, [p.x for p in traced]])
+            F = np.concatenate([F, values])
         if len(X) == 0:
             raise DecideError("continuation: the corrector did not converge at any start point")
-        F = ev.f(X)
         keep = non_dominated(F)
         X, F = X[keep], F[keep]
         boxes = BoxSet.cover(problem.lower, problem.upper, depth, X)
@@ -167,6 +168,8 @@ class Continuation:
 
     # -- three objectives: breadth-first search over boxes -------------------------------------
     def _search(self, ev, start: _Point, grid: BoxSet, depth: np.ndarray, step: float):
+        """The traced points and their values (the values decide which points to expand)."""
+
         def key(x: np.ndarray) -> bytes:
             cells = np.floor((x - grid.lower) / (grid.upper - grid.lower) * 2.0**depth)
             return np.clip(cells, 0, 2.0**depth - 1).astype(np.int64).tobytes()
@@ -188,7 +191,7 @@ class Continuation:
                     values.append(ev.f(new.x[None])[0])
                     if not _dominated(values[-1], np.array(values[:-1])):
                         queue.append(new)
-        return traced
+        return traced, np.array(values)
 
     # -- the manifold ---------------------------------------------------------------------------
     @staticmethod

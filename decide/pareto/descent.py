@@ -211,7 +211,9 @@ class EpsilonDescent:
         return xi
 
 
-def weakly_dominated(ev: Evaluator, X: np.ndarray, *, step: float) -> tuple[np.ndarray]:
+def weakly_dominated(
+    ev: Evaluator, X: np.ndarray, values: np.ndarray, *, step: float
+) -> tuple[np.ndarray]:
     """Whether a short step dominates each point, where one exists to first order.
 
     The step, of length ``step``, follows the direction d that minimises :math:`\\sum_i g_i^\top d`
@@ -220,7 +222,7 @@ def weakly_dominated(ev: Evaluator, X: np.ndarray, *, step: float) -> tuple[np.n
     Pareto set d ≠ 0, but the step fails by second order. At weakly optimal points (faces on
     which some objectives vanish) the step succeeds, and the point is flagged.
     """
-    G, values = ev.jac(X), ev.f(X)
+    G = ev.jac(X)
     lower, upper = ev.problem.lower, ev.problem.upper
     dominated = np.zeros(len(X), dtype=bool)
     _, alpha = common_direction(G, lower - X, upper - X)

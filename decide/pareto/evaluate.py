@@ -16,15 +16,15 @@ import numpy as np
 from decide.parallel import Backend, chunks, run
 from decide.pareto.problem import Counts, Evaluator, Problem
 
-PointMap = Callable[[Evaluator, np.ndarray], tuple[np.ndarray, ...]]
+PointMap = Callable[..., tuple[np.ndarray, ...]]  # (ev, X, *rows) -> outputs per row
 
 
 def _chunk_task(
-    task: tuple[PointMap, Problem, np.ndarray],
+    task: tuple[PointMap, Problem, np.ndarray, tuple[np.ndarray, ...]],
 ) -> tuple[tuple[np.ndarray, ...], Counts]:
-    func, problem, X = task
+    func, problem, X, rows = task
     ev = Evaluator(problem)
-    return func(ev, X), ev.counts
+    return func(ev, X, *rows), ev.counts
 
 
 def map_points(
@@ -36,10 +36,15 @@ def map_points(
     backend: Backend | None = None,
     chunk: int = 4096,
     label: str = "points",
+    rows: tuple[np.ndarray, ...] = (),
 ) -> tuple[np.ndarray, ...]:
-    """``func`` on the rows of ``X``, chunk by chunk; the evaluations are added to ``counts``."""
+    """``func(ev, X, *rows)`` on the rows of ``X`` (and of the arrays ``rows``, known values that
+    need not be evaluated again), chunk by chunk; the evaluations are added to ``counts``."""
     slices = chunks(len(X), chunk)
-    tasks = {f"{label}[{s.start}:{s.stop}]": (func, problem, X[s]) for s in slices}
+    tasks = {
+        f"{label}[{s.start}:{s.stop}]": (func, problem, X[s], tuple(a[s] for a in rows))
+        for s in slices
+    }
     done = run(_chunk_task, tasks, backend=backend, description=label, quiet=True)
     done.raise_failures()
     outputs = []

@@ -190,6 +190,7 @@ class Subdivision(_Covering):
                 counts,
                 backend=self.backend,
                 chunk=self.chunk,
+                rows=(vals[index],),
             )
             keep[index[weak]] = False
         return _kept(boxes, points, vals, keep, self.reach)

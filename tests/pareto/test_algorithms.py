@@ -51,7 +51,8 @@ def test_weakly_optimal_points_are_found_and_pareto_points_are_not():
     ev = Evaluator(problem)
     weak = np.array([[0.0, 0.0, 0.2], [0.3, 1.0, 0.8], [1.0, 0.4, 0.1]])  # faces, g > 0
     pareto = problem.pareto_set(50)  # including the set's own boundary edges
-    (flags,) = weakly_dominated(ev, np.vstack([weak, pareto]), step=0.05)
+    X = np.vstack([weak, pareto])
+    (flags,) = weakly_dominated(ev, X, problem.f(X), step=0.05)
     assert flags[:3].all() and not flags[3:].any()
 
 
