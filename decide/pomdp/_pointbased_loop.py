@@ -6,6 +6,10 @@ Successive chunks cycle through the trial precision ratios of ``PointBased.trial
 mixing shallow trials (which tighten the bounds near b0) with deep ones (which find better
 policies). Vectors are pruned when their number has grown by ``prune_growth`` and the search has
 run at least ``PRUNE_SHARE⁻¹`` times as long as the last pruning took.
+
+Under a trial budget (``max_iterations``) nothing depends on the clock but the time limit: calls
+run ``FIXED_CHUNK`` trials, a ratio is judged by the gap it closed per trial, and vectors are
+pruned on growth alone; so the same model gives the same policy on any machine and worker.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from decide.pomdp._kernels.pb_store import C_TRIALS
 from decide.pomdp.policy import AlphaVectorPolicy
 
 CHUNK_SECONDS = 0.02
+#: Trials per kernel call under a trial budget.
+FIXED_CHUNK = 8
 #: Largest share of the search time spent pruning vectors.
 PRUNE_SHARE = 0.2
 
@@ -46,8 +52,9 @@ class Outcome:
 class RatioChooser:
     """Pick the trial precision ratio whose chunks recently closed the gap at b0 fastest.
 
-    Each ratio keeps an exponentially weighted mean of (gap decrease) / (seconds) over its chunks;
-    every ``EXPLORE``-th chunk goes round-robin so that every ratio's estimate stays current.
+    Each ratio keeps an exponentially weighted mean of (gap decrease) / (cost) over its chunks,
+    the cost being seconds, or trials under a trial budget; every ``EXPLORE``-th chunk goes
+    round-robin so that every ratio's estimate stays current.
     """
 
     EXPLORE = 4
@@ -65,8 +72,9 @@ class RatioChooser:
             return next(self.turn)
         return max(range(len(self.ratios)), key=self.rate.__getitem__)
 
-    def update(self, arm: int, decrease: float, seconds: float) -> None:
-        rate = decrease / max(seconds, 1e-9)
+    def update(self, arm: int, decrease: float, cost: float) -> None:
+        """Record that ``arm`` closed the gap by ``decrease`` for ``cost`` (seconds or trials)."""
+        rate = decrease / max(cost, 1e-9)
         old = self.rate[arm]
         self.rate[arm] = rate if old == math.inf else (1 - self.WEIGHT) * old + self.WEIGHT * rate
 
@@ -80,7 +88,8 @@ class Search:
         self.prm = np.array([0.0, solver.max_depth, model.discount, 0.0, model.n_observations])
         ratios = solver.trial_gap_ratio
         self.ratios = RatioChooser(ratios if isinstance(ratios, tuple) else (ratios,))
-        self.n_chunk = 1
+        self.fixed = solver.max_iterations is not None
+        self.n_chunk = FIXED_CHUNK if self.fixed else 1
         self.pruned_at, self.prune_seconds, self.last_prune = state.n_alpha, 0.0, start
 
     @property
@@ -109,19 +118,23 @@ class Search:
         t0 = time.perf_counter()
         done = self.run(n, state.ns, state.cnt, state.m, *state.alphas, prm)
         seconds = time.perf_counter() - t0
-        self.ratios.update(arm, gap - (state.upper_bound() - state.lower_bound()), seconds)
+        decrease = gap - (state.upper_bound() - state.lower_bound())
+        self.ratios.update(arm, decrease, max(done, 1) if self.fixed else seconds)
         if done < n:
             state.grow()
+        if not self.fixed:
+            self.resize(seconds)
+        since = time.perf_counter() - self.last_prune
+        due = self.fixed or since * PRUNE_SHARE >= self.prune_seconds
+        if state.n_alpha > solver.prune_growth * self.pruned_at and due:
+            self.prune(recent=int(prm[3]))
+
+    def resize(self, seconds: float) -> None:
+        """Double or halve the trials per call towards ``CHUNK_SECONDS`` a call."""
         if seconds < CHUNK_SECONDS / 2:
             self.n_chunk *= 2
         elif seconds > 2 * CHUNK_SECONDS and self.n_chunk > 1:
             self.n_chunk //= 2
-        now = time.perf_counter()
-        if (
-            state.n_alpha > solver.prune_growth * self.pruned_at
-            and (now - self.last_prune) * PRUNE_SHARE >= self.prune_seconds
-        ):
-            self.prune(recent=int(prm[3]))
 
     def prune(self, recent: int) -> None:
         """Prune to the vectors best at some node (and those of the last chunk)."""

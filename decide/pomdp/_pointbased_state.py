@@ -30,13 +30,13 @@ class SearchState:
     INITIAL_ALPHAS = 256
 
     def __init__(
-        self, model: SparseModel, b0: np.ndarray, max_depth: int, fib_budget: float | None = None
+        self, model: SparseModel, b0: np.ndarray, max_depth: int, fib_budget: dict | None = None
     ):
         S = model.n_states
         self.model = model
         self.max_depth = max_depth
         self.fib = np.ascontiguousarray(
-            fib_upper_bound(model, time_budget=fib_budget), dtype=np.float64
+            fib_upper_bound(model, **(fib_budget or {})), dtype=np.float64
         )
         corner = self.fib.max(axis=1)
         self.m = (model.R, model.t_ptr, model.t_idx, model.t_val, model.z_ptr, model.z_obs)

@@ -88,13 +88,15 @@ def fib_upper_bound(
     qmdp: np.ndarray | None = None,
     *,
     time_budget: float | None = None,
+    max_calls: int | None = None,
 ) -> QValueBound:
     r"""Fast Informed Bound Q-values ``Q[s, a]``, iterated down from the QMDP values.
 
     The FIB operator :math:`H_F` is monotone and :math:`H_F Q \le H_{QMDP} Q`, so from the QMDP
     fixed point every iterate decreases and stays above the FIB fixed point, hence above
-    :math:`V^*`. Stopping early (``time_budget`` seconds) therefore still gives a valid, if looser,
-    upper bound; this matters on dense models (100 states × 100 actions × 100 observations cost
+    :math:`V^*`. Stopping early (``time_budget`` seconds, or ``max_calls`` kernel calls of
+    ``FIB_SWEEPS_PER_CALL`` sweeps) therefore still gives a valid, if looser, upper bound; this
+    matters on dense models (100 states × 100 actions × 100 observations cost
     ~1e10 operations a sweep). The result is an ``(S, A)`` array; ``Q.value(b)`` is the bound at
     a belief ``b``.
     """
@@ -103,8 +105,11 @@ def fib_upper_bound(
     Q = qmdp_upper_bound(m) if qmdp is None else qmdp
     Q = np.ascontiguousarray(Q, dtype=np.float64)
     z = (m.z_ptr, m.z_obs, m.z_val)
-    converged = False
+    converged, calls = False, 0
     while not converged and (deadline is None or time.perf_counter() < deadline):
+        if max_calls is not None and calls >= max_calls:
+            break
+        calls += 1
         Q, converged = kernels.fib_values(
             m.R, m.t_ptr, m.t_idx, m.t_val, *z, m.discount, Q, _tol(m), FIB_SWEEPS_PER_CALL
         )

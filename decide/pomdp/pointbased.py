@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 #: Share of the time limit the initial Fast Informed Bound may take (it stays valid when cut short).
 FIB_SHARE = 0.2
+#: FIB kernel calls under a trial budget (a fixed amount of work instead of a time share).
+FIB_CALLS_WITH_TRIAL_BUDGET = 2
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,9 @@ class PointBased:
     target_gap : float
         Stop once :math:`\\overline V(b_0) - \\underline V(b_0)` is at most this.
     max_iterations : int or None
-        Stop after this many trials.
+        Stop after this many trials. With a trial budget the search's course no longer depends
+        on timing (see :mod:`decide.pomdp._pointbased_loop`): the same model and settings give
+        the same policy on any machine, unless the time limit stops the search first.
     max_depth : int
         Deepest belief a trial visits.
     trial_gap_ratio : float or tuple of floats
@@ -182,7 +186,10 @@ class PointBased:
         from decide.pomdp._pointbased_loop import search
 
         start = time.perf_counter()
-        fib_budget = FIB_SHARE * self.time_limit
+        if self.max_iterations is None:
+            fib_budget = {"time_budget": FIB_SHARE * self.time_limit}
+        else:
+            fib_budget = {"max_calls": FIB_CALLS_WITH_TRIAL_BUDGET}
         state = SearchState(sparse_model(pomdp), pomdp.b0, self.max_depth, fib_budget)
         outcome = search(self, state, start, callback, run_trials)
         policy, lower, upper = outcome.final

@@ -256,3 +256,27 @@ def test_ctrl_c_during_the_kernel_warm_up_is_not_swallowed(monkeypatch):
     monkeypatch.setattr(PointBased, "_search", interrupted_search)
     with pytest.raises(KeyboardInterrupt):
         pointbased.compile_kernels.__wrapped__()
+
+
+def test_a_trial_budget_makes_the_search_independent_of_timing(monkeypatch):
+    """Under max_iterations the chunks, the trial-ratio choice, pruning and FIB do not look at
+    the clock: kernel calls slowed at random give the very same policy and bounds."""
+    from decide.envs.fisheries.growth import Logistic
+    from decide.envs.fisheries.pomdp_builder import build_pomdp
+
+    pomdp = build_pomdp(Logistic(0.6, 0.9), 0.1, 0.1, 21, discount=0.99)
+    solver = PointBased(time_limit=600, max_iterations=400)
+    plain = solver.solve(pomdp)
+    jitter = np.random.default_rng(0)
+
+    def slow_run(*args):
+        time.sleep(jitter.uniform(0, 0.004))
+        return run_trials(*args)
+
+    monkeypatch.setattr(pointbased, "run_trials", slow_run)
+    slowed = solver.solve(pomdp)
+    assert plain.stop_reason == slowed.stop_reason == "iteration limit"
+    assert plain.iterations == slowed.iterations == 400
+    np.testing.assert_array_equal(plain.policy.alpha, slowed.policy.alpha)
+    np.testing.assert_array_equal(plain.policy.actions, slowed.policy.actions)
+    assert (plain.lower_bound, plain.upper_bound) == (slowed.lower_bound, slowed.upper_bound)
