@@ -42,6 +42,10 @@ MISSING = frozenset({"", "na", "nan", "null", "none"})
 EXPECTED = "a stock id ('stockid' or 'stock_index'), 'year', 'SSB_MT' or 'SSB', 'TC_MT' or 'TC'"
 
 
+class ShortSeriesError(FormatError):
+    """A stock with fewer usable years than a fit needs."""
+
+
 @dataclass(frozen=True, eq=False)
 class CatchSeries:
     """One stock's series after filtering, in tonnes, with the scale used for the model.
@@ -263,7 +267,7 @@ def _series(table: _Table, rows: list, stock: str, min_years: int) -> CatchSerie
             kept.append((year, ssb, tc))
     kept.sort()
     if len(kept) < min_years:
-        raise FormatError(
+        raise ShortSeriesError(
             f"stock {stock!r} has {len(kept)} usable years (rows with both values and "
             f"SSB > TC); at least {min_years} are needed",
             path=table.path,
@@ -327,3 +331,25 @@ def load_stock(
         if groups:
             return _series(table, groups[0], str(stock), min_years)
     raise _unknown(str(stock), tables)
+
+
+def load_all(
+    path: str | Path, *, min_years: int = MIN_YEARS
+) -> tuple[dict[str, CatchSeries], dict[str, str]]:
+    """Every stock of one catch CSV, keyed by stock id in file order, reading the file once.
+
+    Returns the series, and ``{stock id: reason}`` for the stocks left out because they have
+    fewer than ``min_years`` usable years. Any other problem with the file is a
+    :class:`FormatError` naming the line.
+    """
+    table = read_table(path)
+    groups: dict[str, list] = {}
+    for number, row in table.rows:
+        groups.setdefault("/".join(table.ids(row)), []).append((number, row))
+    series, short = {}, {}
+    for stock, rows in groups.items():
+        try:
+            series[stock] = _series(table, rows, stock, min_years)
+        except ShortSeriesError as error:
+            short[stock] = error.message
+    return series, short
