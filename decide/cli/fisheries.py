@@ -12,7 +12,9 @@ import xarray as xr
 
 from decide import progress
 from decide.cli.common import (
+    add_backend,
     add_quiet,
+    backend_from,
     formatter,
     output_path,
     positive_float,
@@ -105,6 +107,7 @@ def _add_study(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="keep only per-replicate results (not stock, quota, harvest, survey per year)",
     )
+    add_backend(parser)
     add_quiet(parser)
     parser.set_defaults(run=run_study_command)
 
@@ -148,6 +151,7 @@ def run_study_command(args: argparse.Namespace) -> int:
     from decide.envs.fisheries._study_plot import plot_study
     from decide.envs.fisheries.study import run_study
 
+    backend = backend_from(args)
     with contextlib.ExitStack() as stack:
         bars: dict[float, object] = {}
 
@@ -171,7 +175,8 @@ def run_study_command(args: argparse.Namespace) -> int:
             _policyx_dir(args),
             target_gap=args.target_gap,
             trajectories=not args.no_trajectories,
-            callback=show,
+            callback=show if backend.kind == "serial" else None,
+            backend=backend,
         )
     print(summary_table(ds))
     write_dataset(ds, args.out)

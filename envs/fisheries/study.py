@@ -5,7 +5,8 @@ paper's discretised POMDP (:func:`~decide.envs.fisheries.pomdp_builder.build_pom
 with :class:`~decide.pomdp.pointbased.PointBased`, and simulate the reference rules CE, MSY and
 TAC, our POMDP policy and optionally the paper's published SARSOP policy with the paper's
 protocol (:mod:`decide.envs.fisheries._study_sim`). Every policy of every scenario sees the same
-uniforms (common random numbers), so differences between policies are paired.
+uniforms (common random numbers), so differences between policies are paired. The scenarios
+are independent tasks of :func:`decide.parallel.run`: serial, local processes or Dask.
 
 A replicate *collapses* when the stock left at the end (after the last year's harvest and
 growth) is below ``collapse_threshold`` × K; it is *extinct* when that stock is 0.
@@ -14,13 +15,16 @@ growth) is below ``collapse_threshold`` × K; it is *extinct* when that stock is
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
+from decide import parallel
 from decide.envs.fisheries._study_data import study_dataset
 from decide.envs.fisheries._study_sim import common_uniforms, rollouts
 from decide.envs.fisheries.dynamics import nearest_index
@@ -28,6 +32,8 @@ from decide.envs.fisheries.growth import GrowthModel
 from decide.envs.fisheries.pomdp_builder import PAPER_MODEL, build_pomdp, make_grids
 from decide.envs.fisheries.reference import reference_rules
 from decide.errors import FormatError, UsageError
+from decide.parallel import Backend
+from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.pointbased import PointBased
 from decide.pomdp.policyx import read_policyx
 
@@ -88,6 +94,7 @@ def run_study(
     collapse_threshold: float = 0.1,
     trajectories: bool = True,
     callback: Callable[[float, object], bool | None] | None = None,
+    backend: Backend | None = None,
 ) -> xr.Dataset:
     r"""Run the study: one scenario per σm, every policy on the same random numbers.
 
@@ -118,7 +125,11 @@ def run_study(
     trajectories : bool
         Keep ``stock``, ``quota``, ``harvest`` and ``observation`` per year.
     callback : callable, optional
-        ``callback(sigma_m, progress)`` during each solve; returning True stops that search.
+        ``callback(sigma_m, progress)`` during each solve; returning True stops that search
+        (serial backend only).
+    backend : decide.parallel.Backend, optional
+        Where the scenarios (solve and Monte Carlo evaluation of every policy) run; default
+        serial. Each scenario's numbers do not depend on where it ran (the solves' on timing).
 
     Returns
     -------
@@ -142,23 +153,26 @@ def run_study(
     u = common_uniforms(seed, replicates, years)
     tables = {k: r.action_table(grids) for k, r in reference_rules(model, discount).items()}
     paths = {s: paper_policy_path(policyx_dir, sigma_g, s) for s in sigma_ms} if policyx_dir else {}
-    runs = []
-    for sigma_m in sigma_ms:
-        pomdp = build_pomdp(model, sigma_g, sigma_m, n_grid, discount=discount)
-        agents: dict[str, object] = {k: tables[k] for k in RULES if k in names}
-        solve = {"lower_bound": np.nan, "upper_bound": np.nan, "solve_time_s": np.nan}
-        if "POMDP" in names:
-            report = None if callback is None else (lambda p, s=sigma_m: callback(s, p))
-            result = PointBased(time_limit=time_limit, target_gap=target_gap).solve(
-                pomdp, callback=report
-            )
-            agents["POMDP"] = result.policy
-            solve = {k: getattr(result, k) for k in solve} | {"stop_reason": result.stop_reason}
-        if "SARSOP" in names:
-            agents["SARSOP"] = read_policyx(paths[sigma_m])
-        outcomes = {k: rollouts(pomdp, agents[k], u, start) for k in names}
-        n_alpha = {k: getattr(agents[k], "n_vectors", 0) for k in names}
-        runs.append({"outcomes": outcomes, "n_alpha": n_alpha, "solve": solve})
+    backend = backend or Backend()
+    if callback is not None and backend.kind != "serial":
+        raise UsageError("callback: only with the serial backend (solves elsewhere report none)")
+    solver = PointBased(time_limit=time_limit, target_gap=target_gap)
+    tasks = {
+        f"sigma_m={sigma_m:g}": _Scenario(
+            build_pomdp(model, sigma_g, sigma_m, n_grid, discount=discount),
+            {k: tables[k] for k in RULES if k in names},
+            names,
+            solver if "POMDP" in names else None,
+            paths.get(sigma_m),
+            u,
+            start,
+            None if callback is None else functools.partial(callback, sigma_m),
+        )
+        for sigma_m in sigma_ms
+    }
+    done = parallel.run(_run_scenario, tasks, backend=backend, description="scenarios", quiet=True)
+    done.raise_failures()
+    runs = list(done.results.values())
     parameters = {
         "sigma_g": sigma_g,
         "sigma_m": sigma_ms,
@@ -176,6 +190,35 @@ def run_study(
         "policyx_files": {f"{s:g}": p.name for s, p in paths.items()},
     }
     return study_dataset(runs, names, sigma_ms, grids, model, discount, parameters, trajectories)
+
+
+@dataclass(frozen=True)
+class _Scenario:
+    """One σm: the model, the rules' tables, the solver (None: no POMDP) and the uniforms."""
+
+    pomdp: TabularPOMDP
+    tables: dict[str, np.ndarray]
+    names: tuple[str, ...]
+    solver: PointBased | None
+    policyx: Path | None
+    u: np.ndarray
+    start: int
+    callback: Callable[[object], bool | None] | None
+
+
+def _run_scenario(task: _Scenario) -> dict:
+    """Solve (if asked), then simulate every policy of the scenario on the shared uniforms."""
+    agents: dict[str, object] = dict(task.tables)
+    solve = {"lower_bound": np.nan, "upper_bound": np.nan, "solve_time_s": np.nan}
+    if task.solver is not None:
+        result = task.solver.solve(task.pomdp, callback=task.callback)
+        agents["POMDP"] = result.policy
+        solve = {k: getattr(result, k) for k in solve} | {"stop_reason": result.stop_reason}
+    if task.policyx is not None:
+        agents["SARSOP"] = read_policyx(task.policyx)
+    outcomes = {k: rollouts(task.pomdp, agents[k], task.u, task.start) for k in task.names}
+    n_alpha = {k: getattr(agents[k], "n_vectors", 0) for k in task.names}
+    return {"outcomes": outcomes, "n_alpha": n_alpha, "solve": solve}
 
 
 def _policy_names(policies: Sequence[str] | None, sarsop: bool) -> tuple[str, ...]:

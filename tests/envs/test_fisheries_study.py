@@ -226,3 +226,16 @@ def test_our_pomdp_matches_the_published_policies_within_20_seconds(policyx_dir)
     assert np.all(ds["solve_time_s"].values <= 20 * 1.05)
     ours, paper = ds["npv_mean"].sel(policy="POMDP"), ds["npv_mean"].sel(policy="SARSOP")
     assert np.all(ours >= paper - ds["npv_se"].sel(policy="SARSOP"))
+
+
+def test_scenarios_on_worker_processes_give_the_serial_numbers():
+    """The Monte Carlo evaluations go through decide.parallel like every other batch of work."""
+    from decide.parallel import Backend
+
+    kwargs = {"replicates": 200, "seed": 5, "policies": ("CE", "MSY", "TAC"), "n_grid": 40}
+    serial = run_study(0.15, (0.0, 0.1, 0.2), **kwargs)
+    spread = run_study(0.15, (0.0, 0.1, 0.2), backend=Backend(workers=2), **kwargs)
+    for name in ("npv", "collapsed", "stock", "quota"):
+        np.testing.assert_array_equal(serial[name], spread[name])
+    with pytest.raises(UsageError, match="serial"):
+        run_study(0.15, (0.1,), callback=print, backend=Backend(workers=2), **kwargs)
