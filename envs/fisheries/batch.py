@@ -18,7 +18,9 @@ For each stock (:func:`solve_stock`):
    score. A replicate collapses when its final stock is below ``collapse_threshold`` × K.
 
 Every random number comes from ``(seed, stock index)``, and a trial budget makes the solve
-independent of timing, so a stock gives the same numbers on any worker.
+independent of timing, so a stock gives the same numbers on any worker. A Ctrl-C during a solve
+is not taken as the end of that solve (as a single solve takes it) but raised again: the stock
+is then unfinished and a resumed batch runs it again.
 """
 
 from __future__ import annotations
@@ -127,9 +129,8 @@ def fit_stock(task: StockTask) -> dict[str, float]:
     x, h = task.series.biomass, task.series.scaled_catch
     if method == "ml":
         return maximum_likelihood(x, h, order=ORDER, priors=RAM_PRIORS)[0]
-    return dict(
-        fit(x, h, seed=task.settings.seed + task.index, order=ORDER, priors=RAM_PRIORS).mean
-    )
+    seed = stock_seed(task.settings.seed, task.index)
+    return dict(fit(x, h, seed=seed, order=ORDER, priors=RAM_PRIORS).mean)
 
 
 def stock_pomdp(model: Logistic, sigma_g: float, sigma_m: float, s: BatchSettings) -> TabularPOMDP:
@@ -168,6 +169,8 @@ def solve_stock(task: StockTask) -> xr.Dataset:
     for sigma_m in s.sigma_ms:
         pomdp = stock_pomdp(model, sigma_g, sigma_m, s)
         result = solver.solve(pomdp)
+        if result.stop_reason == "interrupted":  # Ctrl-C: this stock is not finished
+            raise KeyboardInterrupt
         agents = {**tables, "POMDP": result.policy}
         outcome = {name: rollouts(pomdp, agents[name], u, start) for name in POLICIES}
         rows.append((result, outcome))

@@ -4,6 +4,7 @@ reproducible per-stock results, and the partial store that lets a run resume."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -316,3 +317,19 @@ def test_cli_help_and_bad_input(capsys, tmp_path):
     assert "(default: 0.99)" in text and "(default: [0.05, 0.1, 0.2])" in text
     status = main(["batch", "ram", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o.nc")])
     assert status == 2 and "ram_v3_ssb_tc_211stocks.csv" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_a_solve_leaves_the_stock_unfinished(fast_tasks, tmp_path, monkeypatch):
+    """The solver takes Ctrl-C as "stop and keep the best policy"; in a batch that would store a
+    cut-short solve as finished and carry on, so the stock must be abandoned instead."""
+    from decide.envs.fisheries import batch
+
+    class CtrlC(batch.PointBased):
+        def solve(self, pomdp, **kwargs):
+            result = super().solve(pomdp, **kwargs)
+            return dataclasses.replace(result, interrupted=True, stop_reason="interrupted")
+
+    monkeypatch.setattr(batch, "PointBased", CtrlC)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(fast_tasks, FAST, tmp_path / "study.nc", quiet=True)
+    assert PartialStore(tmp_path / "study.nc", FAST, resume=True).finished() == set()
