@@ -35,6 +35,7 @@ from decide.robust._constrained_core import (
     DualStep,
     evaluate,
     least_failure_probability,
+    state_distributions,
 )
 from decide.robust.constrained_lagrangian import dual_value, lagrangian_plan
 from decide.robust.constrained_lp import lp_plan
@@ -48,4 +49,5 @@ __all__ = [
     "lagrangian_plan",
     "least_failure_probability",
     "lp_plan",
+    "state_distributions",
 ]
