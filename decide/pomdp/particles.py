@@ -17,62 +17,23 @@ Each particle carries a state :math:`x^i`, a parameter vector :math:`\theta^i` a
    :math:`W^i = w^i / \sum_j w^j`;
 3. records the weighted means and standard deviations of the parameters and the state and the
    effective sample size :math:`\mathrm{ESS} = 1 / \sum_i (W^i)^2`;
-4. resamples when :math:`\mathrm{ESS}/N <` ``ess_threshold``, then rejuvenates the parameters.
+4. resamples when :math:`\mathrm{ESS}/N <` ``ess_threshold``, then, if ``rejuvenation`` is set,
+   moves the parameters with the Liu–West kernel (weighted moments taken before resampling).
+   With ``annealing``, while :math:`t / T_{\max} <` ``anneal_until`` (:math:`T_{\max}` is the
+   horizon), the ancestors are drawn from the tempered :math:`q \propto W^{1/T}` and carry the
+   importance weights :math:`(W^J)^{1 - 1/T}`; otherwise the weights are reset to uniform.
 
-Entropic annealing (ePF)
-------------------------
-When annealing is on and also :math:`t / T_{\max} <` ``anneal_until`` (:math:`T_{\max}` is the
-horizon), the ancestors are drawn from the tempered distribution
+All estimates use these proper ("untempered") weights. The temperature :math:`T`, the importance
+correction and the Liu–West kernel are derived in :mod:`decide.pomdp.resampling`, whose public
+utilities are re-exported here.
 
-.. math:: q^i = \operatorname{softmax}(\log W / T)^i \propto (W^i)^{1/T},
-   \qquad T = \max\!\Big(1, \frac{N}{\mathrm{ESS}}\Big(1 - \frac{t}{T_{\max}}\Big)\Big),
-
-which flattens the weights, so that more distinct particles survive early on when few
-observations have been seen.
-
-*Importance correction.* Drawing ancestor :math:`J` with probability :math:`q^J` instead of
-:math:`W^J` is importance sampling with proposal :math:`q` for the target :math:`W`, so the
-resampled particle must carry the weight
-
-.. math:: \tilde w = W^J / q^J \propto (W^J)^{1 - 1/T}.
-
-With systematic (or multinomial) resampling the number of copies :math:`N^j` of particle
-:math:`j` has :math:`\mathbb E[N^j] = N q^j`, hence for any test function :math:`\varphi`
-
-.. math:: \mathbb E\Big[\sum_j N^j \frac{W^j}{q^j}\,\varphi(x^j)\Big] = N \sum_j W^j \varphi(x^j),
-
-i.e. the corrected resampled set is properly weighted for the same distribution as before
-resampling, and the filter stays consistent as :math:`N \to \infty`: annealing changes which
-particles survive (the variance), not what is estimated. With :math:`T = 1` the correction is
-:math:`(W^J)^0 = 1`, the plain bootstrap filter with weights reset to uniform. All reported
-estimates use these proper ("untempered") weights.
-
-Parameter rejuvenation (Liu & West 2001)
-----------------------------------------
-Resampling copies parameter values but never creates new ones, so a static unknown parameter
-collapses onto a few values. After every resampling the parameters are moved with the Liu–West
-kernel
-
-.. math:: \theta^i \leftarrow a\,\theta^i + (1 - a)\,\bar\theta + \sqrt{1 - a^2}\;
-   V^{1/2} \varepsilon^i, \qquad \varepsilon^i \sim \mathcal N(0, I_p),
-
-where :math:`\bar\theta` and :math:`V` are the weighted mean and covariance of the parameters
-just before resampling and :math:`a \in (0, 1]` is the shrinkage (``rejuvenation``). The
-shrinkage towards :math:`\bar\theta` compensates the jitter, so the kernel keeps the mean
-:math:`\bar\theta` and the covariance :math:`V` (:math:`a^2 V + (1 - a^2) V = V`). A common
-choice is :math:`a = (3\delta - 1) / (2\delta)` with discount :math:`\delta \in [0.95, 0.99]`,
-i.e. :math:`a \approx 0.97`–:math:`0.995`; :math:`a = 1` disables the jitter.
-
-Caveat
-------
-After a tempered resampling the carried weights :math:`W^{1 - 1/T}` are uneven, so the ESS of
-the next step stays low, the next temperature :math:`N / \mathrm{ESS}` is high, and so on: with
-informative observations the annealed phase approaches sequential importance sampling (nearly
-uniform ancestor draws, weights that are never flattened) and its estimates become much noisier
-than the plain filter's (e.g. a linear-Gaussian model with observation variance 0.1 and
-process variance 1: errors of 0.5–1 posterior sd against 0.02 for the plain filter, N = 5000).
-The plain phase after ``anneal_until`` recovers. Annealing pays off for static parameters
-under an over-confident likelihood, where keeping many distinct parameter values matters more.
+Caveat: after a tempered resampling the carried weights are uneven, so the next ESS stays low
+and the next temperature high; with informative observations the annealed phase approaches
+sequential importance sampling and its estimates become much noisier than the plain filter's
+(linear-Gaussian model, observation variance 0.1, process variance 1, N = 5000: errors of 0.5–1
+posterior sd against 0.02). The plain phase after ``anneal_until`` recovers. Annealing pays off
+for static parameters under an over-confident likelihood, where keeping many distinct parameter
+values matters more.
 """
 
 from __future__ import annotations
@@ -84,109 +45,34 @@ from typing import Any
 import numpy as np
 
 from decide.errors import ImpossibleObservation, ModelError, UsageError
+from decide.pomdp.resampling import (
+    RESAMPLING_SCHEMES,
+    _log_normalise,
+    _tempered_resample,
+    _uniform_log_weights,
+    _weighted_moments,
+    annealing_temperature,
+    effective_sample_size,
+    liu_west_rejuvenate,
+    multinomial_resample,
+    systematic_resample,
+)
+
+__all__ = [
+    "RESAMPLING_SCHEMES",
+    "FilterResult",
+    "LogLikelihood",
+    "ParticleFilter",
+    "Transition",
+    "annealing_temperature",
+    "effective_sample_size",
+    "liu_west_rejuvenate",
+    "multinomial_resample",
+    "systematic_resample",
+]
 
 Transition = Callable[[np.ndarray, np.ndarray, np.random.Generator], np.ndarray]
 LogLikelihood = Callable[[Any, np.ndarray, np.ndarray], np.ndarray]
-
-RESAMPLING_SCHEMES = ("systematic", "multinomial")
-
-
-def _normalised(weights: np.ndarray) -> np.ndarray:
-    weights = np.asarray(weights, dtype=np.float64)
-    if weights.ndim != 1 or weights.size == 0:
-        raise ModelError("weights", f"expected a non-empty 1-d array, got shape {weights.shape}")
-    total = weights.sum()
-    if not (np.all(weights >= 0) and np.isfinite(total) and total > 0):
-        raise ModelError("weights", "expected finite non-negative weights with a positive sum")
-    return weights / total
-
-
-def systematic_resample(
-    weights: np.ndarray, rng: np.random.Generator, n: int | None = None
-) -> np.ndarray:
-    r"""Ancestor indices by systematic resampling.
-
-    One uniform :math:`u \sim U[0, 1)` places the points :math:`u + k`, :math:`k = 0, …, n-1`,
-    on the scale :math:`[0, n)` cut into intervals of lengths :math:`n W^i`; particle
-    :math:`i` is copied once per point in its interval, so its count is
-    :math:`\lfloor n W^i \rfloor` or :math:`\lceil n W^i \rceil` and
-    :math:`\mathbb E[N^i] = n W^i`.
-
-    Parameters
-    ----------
-    weights : (m,) array
-        Non-negative weights (normalised here).
-    rng : numpy.random.Generator
-        Source of the single uniform.
-    n : int, optional
-        Number of indices to draw (default ``m``).
-
-    Returns
-    -------
-    (n,) int array
-        Sorted ancestor indices.
-    """
-    W = _normalised(weights)
-    n = W.size if n is None else int(n)
-    edges = np.cumsum(W) * n
-    edges[-1] = n  # the rounding of the last partial sum must not drop the last point
-    points = rng.random() + np.arange(n)
-    return np.searchsorted(edges, points, side="right").astype(np.intp)
-
-
-def multinomial_resample(
-    weights: np.ndarray, rng: np.random.Generator, n: int | None = None
-) -> np.ndarray:
-    """Ancestor indices drawn independently with probabilities ``weights`` (normalised)."""
-    W = _normalised(weights)
-    n = W.size if n is None else int(n)
-    return np.sort(rng.choice(W.size, size=n, p=W))
-
-
-_RESAMPLERS = {"systematic": systematic_resample, "multinomial": multinomial_resample}
-
-
-def effective_sample_size(weights: np.ndarray) -> float:
-    r"""Kish's effective sample size :math:`1 / \sum_i W_i^2` of (normalised) weights."""
-    W = _normalised(weights)
-    return float(1.0 / np.sum(W**2))
-
-
-def annealing_temperature(ess: float, n: int, t: int, horizon: int) -> float:
-    r"""The ePF temperature :math:`T = \max(1, (N / \mathrm{ESS})(1 - t / T_{\max}))`."""
-    return max(1.0, (n / ess) * (1.0 - t / horizon))
-
-
-def _weighted_moments(values: np.ndarray, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted mean and standard deviation over the particle axis 0."""
-    flat = values.reshape(values.shape[0], -1)
-    mean = W @ flat
-    var = W @ (flat - mean) ** 2
-    shape = values.shape[1:]
-    return mean.reshape(shape), np.sqrt(np.maximum(var, 0.0)).reshape(shape)
-
-
-def liu_west_rejuvenate(
-    params: np.ndarray,
-    mean: np.ndarray,
-    cov: np.ndarray,
-    shrinkage: float,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    r"""Liu–West move :math:`a\theta + (1 - a)\bar\theta + \sqrt{1 - a^2}\, V^{1/2}\varepsilon`.
-
-    ``params`` is ``(n, p)``; ``mean`` (p,) and ``cov`` (p, p) are :math:`\bar\theta` and
-    :math:`V`. The square root of ``V`` is taken from its eigen-decomposition (negative
-    rounding eigenvalues clipped to 0), so a singular ``V`` (e.g. a collapsed parameter) works.
-    """
-    n, p = params.shape
-    if p == 0:
-        return params.copy()
-    eigenvalues, eigenvectors = np.linalg.eigh(cov)
-    root = eigenvectors * np.sqrt(np.clip(eigenvalues, 0.0, None))
-    noise = rng.standard_normal((n, p)) @ root.T
-    a = shrinkage
-    return a * params + (1.0 - a) * mean + np.sqrt(1.0 - a * a) * noise
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,7 +176,7 @@ class ParticleFilter:
         seed: int | np.random.Generator,
         horizon: int | None = None,
     ) -> FilterResult:
-        """Filter ``observations`` (one per step) from prior particles.
+        r"""Filter ``observations`` (one per step) from prior particles.
 
         Parameters
         ----------
@@ -303,7 +189,7 @@ class ParticleFilter:
         seed : int or numpy.random.Generator
             Source of all randomness (transition, resampling, rejuvenation).
         horizon : int, optional
-            :math:`T_{\\max}` of the annealing schedule; default ``len(observations)``.
+            :math:`T_{\max}` of the annealing schedule; default ``len(observations)``.
         """
         n = self.n_particles
         steps = len(observations)
@@ -318,7 +204,7 @@ class ParticleFilter:
             raise ModelError("initial_params", f"expected shape (N, p), got {params.shape}")
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         record = _Record(steps, states.shape[1:], params.shape[1])
-        log_w = np.full(n, -np.log(n))
+        log_w = _uniform_log_weights(n)
         for t in range(steps):
             if t > 0:
                 states = _checked_transition(self.transition, states, params, rng)
@@ -348,16 +234,10 @@ class ParticleFilter:
         rng: np.random.Generator,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Tempered resampling with importance correction, then Liu–West rejuvenation."""
-        W = np.exp(log_w)
-        tempered = np.exp((log_w - log_w.max()) / temperature)
-        ancestors = _RESAMPLERS[self.resampling](tempered, rng)
-        if temperature > 1.0:
-            # carried weight W / q ∝ W^(1 - 1/T) (see the module docstring)
-            new_log_w = _log_normalise((1.0 - 1.0 / temperature) * log_w[ancestors])
-        else:
-            new_log_w = np.full(self.n_particles, -np.log(self.n_particles))
+        ancestors, new_log_w = _tempered_resample(log_w, temperature, self.resampling, rng)
         new_params = params[ancestors]
         if self.rejuvenation is not None:
+            W = np.exp(log_w)
             mean = W @ params
             centred = params - mean
             cov = (centred * W[:, None]).T @ centred
@@ -385,18 +265,7 @@ class _Record:
         self.ess[t] = ess
 
     def result(self, states: np.ndarray, params: np.ndarray, log_w: np.ndarray) -> FilterResult:
-        return FilterResult(
-            param_mean=self.param_mean,
-            param_sd=self.param_sd,
-            state_mean=self.state_mean,
-            state_sd=self.state_sd,
-            ess=self.ess,
-            resampled=self.resampled,
-            temperature=self.temperature,
-            states=states,
-            params=params,
-            log_weights=log_w,
-        )
+        return FilterResult(**vars(self), states=states, params=params, log_weights=log_w)
 
 
 def _particle_array(field: str, values: np.ndarray, n: int) -> np.ndarray:
@@ -415,11 +284,6 @@ def _checked_transition(
     if new.shape != states.shape:
         raise ModelError("transition", f"expected shape {states.shape}, got {new.shape}")
     return new
-
-
-def _log_normalise(log_w: np.ndarray) -> np.ndarray:
-    top = log_w.max()
-    return log_w - (top + np.log(np.sum(np.exp(log_w - top))))
 
 
 def _reweight(log_w: np.ndarray, log_lik: np.ndarray, n: int, t: int) -> np.ndarray:
