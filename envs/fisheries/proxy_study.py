@@ -1,0 +1,244 @@
+r"""Gold against proxy: choosing harvest rules with fitted models, judged by the true model.
+
+The harness of Gao, Schulman and Hilton (2023) and Coste et al. (2023) in the fisheries domain.
+For each seed:
+
+1. simulate ``years`` of survey and catch records from the **gold model** (logistic growth with
+   harvest first, r = 0.75, K = 1, σg = 0.1, γ = 0.95), a share ``corruption`` of the surveys
+   grossly wrong, and fit the **proxy models** to them: one maximum-likelihood fit and k = 5
+   bootstrap fits (:mod:`decide.envs.fisheries.proxy_records`);
+2. draw ``n_candidates`` (2000) harvest rules :math:`h = \min(F x, \max(x - S, 0))` and value each
+   by its expected NPV under every proxy model and, on independent noise, under the gold model;
+   each **objective** (``"single"``, ``"mean"``, ``"wco"``, ``"uwo"``) scores the rules from the
+   proxy NPVs (:mod:`decide.envs.fisheries.proxy_value`);
+3. **pressure**: best-of-n for n = 1, 2, 4, … (doubling while below ``n_candidates``, then
+   ``n_candidates``), the first n candidates of ``n_orders`` (20) random orders, averaged over
+   the orders; the pressure is :math:`d = \sqrt{\log n - (n-1)/n}` (the best-of-n KL,
+   :func:`decide.robust.curves.best_of_n_kl`).
+
+The **proxy value** of an objective at a pressure is its own score of the rule it chose, in NPV
+units; the **gold value** is the gold NPV of that rule. Overoptimisation shows as a gold value
+that falls with d while the proxy value keeps rising.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from decide.envs.fisheries.fitting import NAMES, PAPER_PRIORS
+from decide.envs.fisheries.proxy_records import CORRUPTION_KINDS, fit_models, simulate_records
+from decide.envs.fisheries.proxy_value import OBJECTIVES, draw_rules, proxy_objectives, rule_npv
+from decide.errors import UsageError
+from decide.results import make_attrs
+from decide.robust.curves import best_of_n_kl
+from decide.robust.ensemble import best_of_n
+
+__all__ = ["OBJECTIVES", "ProxySettings", "run_proxy_study", "run_seed"]
+
+#: Long names of the fitted parameters in the Dataset.
+FIT_NAMES = {
+    "r": "fitted growth rate r",
+    "K": "fitted carrying capacity K",
+    "sigma_g": "fitted process noise sd σg",
+}
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Everything that defines a proxy study (defaults as in the module docstrings).
+
+    Parameters
+    ----------
+    corruption : float
+        Share c in [0, 1) of survey records that are grossly wrong.
+    corruption_kind : {"scale", "replace"}
+        Wrong records multiplied by U[3, 10], or replaced by U[0, 2K].
+    seeds : tuple of int
+        One independent study (records, fits, candidates, noise, orders) per seed.
+    n_candidates : int
+        Harvest rules drawn from the family (≥ 2).
+    k : int
+        Bootstrap fits in the ensemble (≥ 2).
+    lam : float
+        UWO weight λ on standardised scores.
+    r, K, sigma_g, gamma : float
+        Gold model and discount factor.
+    years : int
+        Length of the records (≥ 4).
+    sigma_m : float
+        Survey error sd of the records.
+    record_start : float
+        True stock in the first year of the records.
+    horizon : int
+        Years of management counted in the NPV.
+    start : float
+        Stock when management starts.
+    replicates, gold_replicates : int
+        Noise paths for the proxy models' and the gold model's values.
+    n_orders : int
+        Random candidate orders averaged at each pressure.
+    priors : tuple of (low, high) for r, K, sigma_g
+        Box of the maximum-likelihood fits (default the paper's: r, K in (0, 2), σg in (0, 1)).
+    """
+
+    corruption: float = 0.25
+    corruption_kind: str = "scale"
+    seeds: tuple[int, ...] = tuple(range(20))
+    n_candidates: int = 2000
+    k: int = 5
+    lam: float = 0.5
+    r: float = 0.75
+    K: float = 1.0
+    sigma_g: float = 0.1
+    gamma: float = 0.95
+    years: int = 40
+    sigma_m: float = 0.05
+    record_start: float = 0.9
+    horizon: int = 50
+    start: float = 0.5
+    replicates: int = 100
+    gold_replicates: int = 400
+    n_orders: int = 20
+    priors: tuple[tuple[float, float], ...] = tuple(PAPER_PRIORS[name] for name in NAMES)
+
+    def __post_init__(self) -> None:
+        if not (0.0 <= self.corruption < 1.0):
+            raise UsageError(f"corruption: expected a share in [0, 1), got {self.corruption!r}")
+        seeds = tuple(self.seeds)
+        if not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+            raise UsageError(f"seeds: expected a non-empty sequence of integers ≥ 0, got {seeds}")
+        object.__setattr__(self, "seeds", seeds)
+        if self.corruption_kind not in CORRUPTION_KINDS:
+            raise UsageError(
+                f"corruption_kind: expected one of {CORRUPTION_KINDS}, got {self.corruption_kind!r}"
+            )
+        for name, low in (("n_candidates", 2), ("k", 2), ("years", 4), ("horizon", 1),
+                          ("replicates", 1), ("gold_replicates", 1), ("n_orders", 1)):  # fmt: skip
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise UsageError(f"{name}: expected an integer ≥ {low}, got {value!r}")
+        for name in ("r", "K", "record_start", "start"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise UsageError(f"{name}: expected a finite number > 0, got {value!r}")
+        for name in ("sigma_g", "sigma_m", "lam"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise UsageError(f"{name}: expected a finite number ≥ 0, got {value!r}")
+        if not 0 < self.gamma <= 1:
+            raise UsageError(f"gamma: expected a discount factor in (0, 1], got {self.gamma!r}")
+        if len(self.priors) != 3 or not all(0 <= lo < hi for lo, hi in self.priors):
+            raise UsageError(f"priors: expected 3 pairs 0 ≤ low < high for {NAMES}")
+
+    @property
+    def prior_box(self) -> dict[str, tuple[float, float]]:
+        """The box of the fits keyed by parameter name, as the fitting functions take it."""
+        return dict(zip(NAMES, self.priors, strict=True))
+
+    @property
+    def pressures(self) -> np.ndarray:
+        """n = 1, 2, 4, … while below ``n_candidates``, then ``n_candidates``."""
+        doubling = 2 ** np.arange(self.n_candidates.bit_length())
+        return np.append(doubling[doubling < self.n_candidates], self.n_candidates)
+
+
+def run_seed(settings: ProxySettings, seed: int) -> dict[str, np.ndarray]:
+    """One independent study: gold and proxy value (pressure, objective), fits, oracle value."""
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(6)]
+    records = simulate_records(settings, streams[0])
+    models = fit_models(records, settings, streams[1])
+    escapement, cap = draw_rules(settings.n_candidates, settings.K, streams[2])
+    proxy_noise = streams[3].standard_normal((settings.horizon, settings.replicates))
+    gold_noise = streams[4].standard_normal((settings.horizon, settings.gold_replicates))
+    common = {"start": settings.start, "gamma": settings.gamma}
+    proxy = rule_npv(models, escapement, cap, proxy_noise, **common)
+    truth = np.array([[settings.r, settings.K, settings.sigma_g]])
+    gold = rule_npv(truth, escapement, cap, gold_noise, **common)[0]
+    score, value = proxy_objectives(proxy, settings.lam)
+    pressures = settings.pressures
+    gold_value = np.zeros((pressures.size, len(OBJECTIVES)))
+    proxy_value = np.zeros_like(gold_value)
+    for _ in range(settings.n_orders):
+        order = streams[5].permutation(settings.n_candidates)
+        for j, name in enumerate(OBJECTIVES):
+            chosen = best_of_n(score[name], pressures, order)
+            gold_value[:, j] += gold[chosen]
+            proxy_value[:, j] += value[name][chosen]
+    return {
+        "gold_value": gold_value / settings.n_orders,
+        "proxy_value": proxy_value / settings.n_orders,
+        "models": models,
+        "gold_optimum": float(gold.max()),
+        "corrupted": int(records.corrupted.sum()),
+    }
+
+
+def _variable(dims, data, long_name: str, units: str = "1") -> xr.Variable:
+    return xr.Variable(dims, data, attrs={"long_name": long_name, "units": units})
+
+
+def run_proxy_study(settings: ProxySettings | None = None, **changes) -> xr.Dataset:
+    """Run the study for every seed and collect it in a Dataset.
+
+    Parameters
+    ----------
+    settings : ProxySettings, optional
+        The study (defaults if omitted).
+    **changes
+        Fields of :class:`ProxySettings` to replace, e.g. ``corruption=0.0, seeds=(0, 1)``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims (pressure, objective, seed), with coordinates ``n`` and ``d`` along ``pressure``;
+        ``gold_value`` and ``proxy_value`` (pressure, objective, seed), in reward (NPV) units;
+        the fits ``fit_r``, ``fit_K``, ``fit_sigma_g`` (seed, model), model ``"single"`` then
+        ``"bootstrap 0"`` …; ``gold_optimum`` (seed), the best gold value in the candidate pool;
+        ``corrupted_records`` (seed). Select an objective with ``ds.sel(objective="wco")``.
+    """
+    try:
+        settings = dataclasses.replace(settings or ProxySettings(), **changes)
+    except TypeError as error:
+        raise UsageError(f"run_proxy_study: {error}") from None
+    runs = [run_seed(settings, seed) for seed in settings.seeds]
+
+    def stacked(key: str, axis: int = 0) -> np.ndarray:
+        return np.stack([run[key] for run in runs], axis=axis)
+
+    n = settings.pressures
+    models = ["single"] + [f"bootstrap {i}" for i in range(settings.k)]
+    coords = {
+        "pressure": _variable("pressure", np.arange(n.size), "pressure step"),
+        "n": _variable("pressure", n, "candidates looked at (best of n)"),
+        "d": _variable("pressure", np.sqrt(best_of_n_kl(n)), "sqrt of the best-of-n KL"),
+        "objective": _variable("objective", list(OBJECTIVES), "selection objective"),
+        "seed": _variable("seed", list(settings.seeds), "random seed of the study"),
+        "model": _variable("model", models, "fitted proxy model"),
+    }
+    cube = ("pressure", "objective", "seed")
+    gold_long_name = "expected NPV of the chosen rule under the gold model"
+    fits = stacked("models")
+    data = {
+        "gold_value": _variable(cube, stacked("gold_value", -1), gold_long_name, "reward"),
+        "proxy_value": _variable(
+            cube, stacked("proxy_value", -1), "objective maximised, in NPV units", "reward"
+        ),
+        **{
+            f"fit_{name}": _variable(("seed", "model"), fits[..., j], FIT_NAMES[name])
+            for j, name in enumerate(NAMES)
+        },
+        "gold_optimum": _variable(
+            "seed", stacked("gold_optimum"), "best gold value in the candidate pool", "reward"
+        ),
+        "corrupted_records": _variable(
+            "seed", stacked("corrupted"), "grossly wrong survey records"
+        ),
+    }
+    parameters = dataclasses.asdict(settings)
+    attrs = make_attrs("fisheries gold-vs-proxy study", "best-of-n under fitted models", parameters)
+    return xr.Dataset(data, coords=coords, attrs=attrs)
