@@ -30,10 +30,12 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
+from decide import parallel
 from decide.envs.fisheries.fitting import NAMES, PAPER_PRIORS
 from decide.envs.fisheries.proxy_records import CORRUPTION_KINDS, fit_models, simulate_records
 from decide.envs.fisheries.proxy_value import OBJECTIVES, draw_rules, proxy_objectives, rule_npv
 from decide.errors import UsageError
+from decide.parallel import Backend
 from decide.results import make_attrs
 from decide.robust.curves import best_of_n_kl
 from decide.robust.ensemble import best_of_n
@@ -182,13 +184,21 @@ def _variable(dims, data, long_name: str, units: str = "1") -> xr.Variable:
     return xr.Variable(dims, data, attrs={"long_name": long_name, "units": units})
 
 
-def run_proxy_study(settings: ProxySettings | None = None, **changes) -> xr.Dataset:
+def _run_task(task: tuple[ProxySettings, int]) -> dict[str, np.ndarray]:
+    return run_seed(*task)
+
+
+def run_proxy_study(
+    settings: ProxySettings | None = None, *, backend: Backend | None = None, **changes
+) -> xr.Dataset:
     """Run the study for every seed and collect it in a Dataset.
 
     Parameters
     ----------
     settings : ProxySettings, optional
         The study (defaults if omitted).
+    backend : decide.parallel.Backend, optional
+        Where the seeds run (each seed is one task); default serial. Same numbers anywhere.
     **changes
         Fields of :class:`ProxySettings` to replace, e.g. ``corruption=0.0, seeds=(0, 1)``.
 
@@ -205,7 +215,10 @@ def run_proxy_study(settings: ProxySettings | None = None, **changes) -> xr.Data
         settings = dataclasses.replace(settings or ProxySettings(), **changes)
     except TypeError as error:
         raise UsageError(f"run_proxy_study: {error}") from None
-    runs = [run_seed(settings, seed) for seed in settings.seeds]
+    tasks = {f"seed={seed}": (settings, seed) for seed in settings.seeds}
+    done = parallel.run(_run_task, tasks, backend=backend, description="seeds", quiet=True)
+    done.raise_failures()
+    runs = list(done.results.values())
 
     def stacked(key: str, axis: int = 0) -> np.ndarray:
         return np.stack([run[key] for run in runs], axis=axis)

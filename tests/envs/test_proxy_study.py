@@ -328,3 +328,19 @@ def test_clean_records_no_gain_and_no_overoptimisation(clean):
         mean, _ = gain_at_largest_n(clean, objective)
         assert abs(mean) < GAIN, objective
     assert drop_after_peak(clean) < 0.01
+
+
+def test_cli_and_worker_processes_give_the_serial_numbers(tmp_path, capsys):
+    from decide.cli import main
+    from decide.parallel import Backend
+
+    small = {"seeds": (0, 1), "n_candidates": 64, "k": 3, "replicates": 20, "gold_replicates": 40}
+    serial = run_proxy_study(**small)
+    spread = run_proxy_study(backend=Backend(workers=2), **small)
+    np.testing.assert_array_equal(serial["gold_value"], spread["gold_value"])
+    out = tmp_path / "proxy.nc"
+    argv = ["robust", "proxy", "--seeds", "2", "--candidates", "64", "--models", "3"]
+    assert main([*argv, "--out", str(out), "--quiet"]) == 0
+    assert "wco" in capsys.readouterr().out
+    ds = read(out)
+    assert ds.sizes["seed"] == 2 and list(ds["objective"].values) == list(OBJECTIVES)
