@@ -47,13 +47,14 @@ record; K and :math:`x_0` are returned in the records' units.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy import optimize
 
-from decide.envs.fisheries.growth import Order
+from decide.envs.fisheries.growth import Logistic, Order
 from decide.errors import ModelError, UsageError
 from decide.robust.l1fit import l1_fit
 
@@ -302,3 +303,59 @@ def least_squares_calibrate(
         if best is None or fit.cost < best.cost:
             best = fit
     return _result(best.x, scale)
+
+
+#: Parameters of the stock of :func:`demo_series`.
+DEMO_TRUTH: dict[str, float] = {"r": 0.6, "K": 1.0, "x0": 0.3}
+
+
+def demo_series(
+    seed: int, survey_sd: float = 0.005, corrupted: float = 0.3, years: int = 60
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Records of a stock with known parameters, a share of them grossly wrong.
+
+    The stock has :data:`DEMO_TRUTH` (r, K, x0) = (0.6, 1, 0.3), harvest first and no process
+    noise, :math:`x_{t+1} = s_t + r s_t (1 - s_t/K)` with :math:`s_t = x_t - h_t`. The catch
+    follows a proportional rule :math:`h_t = F_t x_t`: :math:`F_t = 0.05` while the fishery
+    develops (10 years), then :math:`F_t = 0.15 + 0.05 \sin(2\pi t/12)`; the escapement stays
+    above K/2, where the trajectory driven by fixed catches is stable. A survey is
+    :math:`x_t + \text{survey\_sd}\,\varepsilon_t`; ``round(corrupted * years)`` of them,
+    chosen at random, are multiplied by a factor uniform on [3, 10].
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the survey errors and the corruption.
+    survey_sd : float
+        Survey error sd (≥ 0).
+    corrupted : float
+        Share of grossly wrong records, in [0, 1).
+    years : int
+        Length of the series (≥ 4).
+
+    Returns
+    -------
+    catch, clean, records : numpy.ndarray
+        The catches (years,), the surveys without gross errors and with them.
+    """
+    if not (math.isfinite(survey_sd) and survey_sd >= 0):
+        raise UsageError(f"survey_sd: expected a finite sd >= 0, got {survey_sd!r}")
+    if not 0 <= corrupted < 1:
+        raise UsageError(f"corrupted: expected a share in [0, 1), got {corrupted!r}")
+    if isinstance(years, bool) or not isinstance(years, int) or years < 4:
+        raise UsageError(f"years: expected an integer >= 4, got {years!r}")
+    rng = np.random.default_rng(seed)
+    t = np.arange(years)
+    rate = np.where(t < 10, 0.05, 0.15 + 0.05 * np.sin(2 * np.pi * t / 12))
+    model = Logistic(r=DEMO_TRUTH["r"], K=DEMO_TRUTH["K"])
+    stock, catch = np.empty(years), np.empty(years)
+    stock[0] = DEMO_TRUTH["x0"]
+    for year in range(years):
+        catch[year] = rate[year] * stock[year]
+        if year < years - 1:
+            stock[year + 1] = model.recruit(stock[year] - catch[year])
+    clean = stock + survey_sd * rng.standard_normal(years)
+    records = clean.copy()
+    bad = rng.choice(years, round(corrupted * years), replace=False)
+    records[bad] *= rng.uniform(3.0, 10.0, bad.size)
+    return catch, clean, records

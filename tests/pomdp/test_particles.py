@@ -7,14 +7,14 @@ the Liu–West kernel, and synthetic ground truth (the gold logistic fishery, tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from decide.envs.fisheries.growth import Logistic, add_process_noise, expected_next, survey
+from decide.envs.fisheries.tracking import SIGMA_SURVEY, growth_rate_rmse
 from decide.errors import ImpossibleObservation, ModelError, UsageError
 from decide.pomdp.particles import (
     ParticleFilter,
@@ -208,65 +208,18 @@ def test_rejuvenation_tracks_a_static_parameter():
 
 # ---------------------------------------------------------------- fisheries acceptance claim
 
-R_TRUE, K, SIGMA_GROWTH, SIGMA_SURVEY = 0.75, 1.0, 0.05, 0.2
-QUOTA, YEARS, X0_TRUE, SHRINKAGE, N_SEEDS = 0.1, 40, 0.3, 0.98, 200
-
-
-@dataclass(frozen=True)
-class ParticleLogistic:
-    """Logistic growth with one r per particle (the GrowthModel protocol of growth.py)."""
-
-    r: np.ndarray
-    K: float = K
-
-    def recruit(self, s: np.ndarray) -> np.ndarray:
-        return s + self.r * s * (1.0 - s / self.K)
-
-
-def fishery_transition(states, params, rng):
-    """Harvest first: s = x − min(x, h), x' = s + r s (1 − s/K) + N(0, σg), floored at 0."""
-    mean, _ = expected_next(ParticleLogistic(params[:, 0]), states, QUOTA, "harvest_first")
-    return add_process_noise(mean, SIGMA_GROWTH, rng)
-
-
-def survey_log_likelihood(sigma):
-    def log_likelihood(observation, states, params):
-        return -0.5 * ((observation - states) / sigma) ** 2
-
-    return log_likelihood
-
-
-def gold_surveys(seed: int) -> np.ndarray:
-    rng = np.random.default_rng(1000 + seed)
-    gold = Logistic(r=R_TRUE, K=K)
-    x = np.empty(YEARS)
-    x[0] = X0_TRUE
-    for t in range(1, YEARS):
-        mean, _ = expected_next(gold, np.array(x[t - 1]), QUOTA, "harvest_first")
-        x[t] = add_process_noise(mean, SIGMA_GROWTH, rng)
-    return survey(x, SIGMA_SURVEY, rng)
+N_SEEDS = 200
 
 
 @pytest.fixture(scope="module")
 def fishery_rmse():
     """RMSE over seeds of the final posterior-mean r, by (assumed σm, N, annealing)."""
-    data = [gold_surveys(seed) for seed in range(N_SEEDS)]
-    rmse = {}
-    for sigma in (0.05, SIGMA_SURVEY):
-        for n in (32, 128):
-            base = ParticleFilter(
-                fishery_transition, survey_log_likelihood(sigma), n, rejuvenation=SHRINKAGE
-            )
-            for annealing in (False, True):
-                pf = replace(base, annealing=annealing)
-                errors = []
-                for seed, y in enumerate(data):
-                    prior = np.random.default_rng(seed)
-                    x0 = prior.uniform(0.1, 0.9, n)
-                    r0 = prior.uniform(0.2, 1.5, (n, 1))
-                    errors.append(pf.run(y, x0, r0, seed=seed).param_mean[-1, 0] - R_TRUE)
-                rmse[sigma, n, annealing] = float(np.sqrt(np.mean(np.square(errors))))
-    return rmse
+    return {
+        (sigma, n, annealing): growth_rate_rmse(range(N_SEEDS), n, sigma, annealing=annealing)
+        for sigma in (0.05, SIGMA_SURVEY)
+        for n in (32, 128)
+        for annealing in (False, True)
+    }
 
 
 def reduction(rmse, sigma, n):

@@ -15,6 +15,8 @@ from scipy.optimize import linprog
 
 from decide.envs.fisheries.growth import Logistic, expected_next
 from decide.envs.fisheries.robust_fit import (
+    DEMO_TRUTH,
+    demo_series,
     l1_calibrate,
     least_squares_calibrate,
     simulate,
@@ -239,36 +241,7 @@ def test_bad_inputs_name_the_argument():
 
 # ---------------------------------------------------------------- fisheries calibration
 
-TRUTH = {"r": 0.6, "K": 1.0, "x0": 0.3}
-YEARS = 60
-SURVEY_SD = 0.005
-CORRUPTED = 0.3
-
-
-def gold_series(seed: int, survey_sd: float = SURVEY_SD, corrupted: float = CORRUPTED):
-    """A stock with known (r, K, x0) = (0.6, 1.0, 0.3), harvest first, no process noise.
-
-    Catches follow a proportional harvest rule h_t = F_t x_t: F = 0.05 while the fishery develops
-    (10 years), then F_t = 0.15 + 0.05 sin(2π t/12). The escapement stays above K/2, where the
-    trajectory driven by fixed catches is stable. Surveys: x_t plus normal error of sd
-    ``survey_sd``; a fraction ``corrupted`` of them (chosen at random) is multiplied by a factor
-    uniform in [3, 10]. Returns (catch, clean records, corrupted records).
-    """
-    rng = np.random.default_rng(seed)
-    t = np.arange(YEARS)
-    rate = np.where(t < 10, 0.05, 0.15 + 0.05 * np.sin(2 * np.pi * t / 12))
-    model = Logistic(r=TRUTH["r"], K=TRUTH["K"])
-    stock, catch = np.empty(YEARS), np.empty(YEARS)
-    stock[0] = TRUTH["x0"]
-    for year in range(YEARS):
-        catch[year] = rate[year] * stock[year]
-        if year < YEARS - 1:
-            stock[year + 1] = model.recruit(stock[year] - catch[year])
-    clean = stock + survey_sd * rng.standard_normal(YEARS)
-    records = clean.copy()
-    bad = rng.choice(YEARS, round(corrupted * YEARS), replace=False)
-    records[bad] *= rng.uniform(3.0, 10.0, bad.size)
-    return catch, clean, records
+TRUTH = DEMO_TRUTH
 
 
 def relative_errors(fit: dict[str, float]) -> dict[str, float]:
@@ -277,7 +250,7 @@ def relative_errors(fit: dict[str, float]) -> dict[str, float]:
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_l1_recovers_r_and_k_where_least_squares_fails(seed):
-    catch, _, records = gold_series(seed)
+    catch, _, records = demo_series(seed)
     l1 = relative_errors(l1_calibrate(records, catch))
     ls = relative_errors(least_squares_calibrate(records, catch))
     assert max(l1.values()) < 0.05, l1
@@ -286,7 +259,7 @@ def test_l1_recovers_r_and_k_where_least_squares_fails(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_with_clean_records_both_recover_the_truth(seed):
-    catch, clean, _ = gold_series(seed)
+    catch, clean, _ = demo_series(seed)
     for fit in (l1_calibrate(clean, catch), least_squares_calibrate(clean, catch)):
         assert max(relative_errors(fit).values()) < 0.03, fit
         assert fit["x0"] == pytest.approx(TRUTH["x0"], rel=0.1)
@@ -295,14 +268,14 @@ def test_with_clean_records_both_recover_the_truth(seed):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_exact_inliers_are_recovered_exactly_despite_30_percent_outliers(seed):
     """Without survey noise the truth fits 70 % of the records exactly (Ma & Fattahi's setting)."""
-    catch, _, records = gold_series(seed, survey_sd=0.0)
+    catch, _, records = demo_series(seed, survey_sd=0.0)
     fit = l1_calibrate(records, catch)
     for name, value in TRUTH.items():
         assert fit[name] == pytest.approx(value, rel=1e-6), name
 
 
 def test_fit_is_equivariant_to_the_unit_of_biomass():
-    catch, _, records = gold_series(3)
+    catch, _, records = demo_series(3)
     base = l1_calibrate(records, catch)
     tonnes = l1_calibrate(1000.0 * records, 1000.0 * catch)
     assert tonnes["r"] == pytest.approx(base["r"], rel=1e-6)
@@ -338,7 +311,7 @@ def test_sensitivities_match_finite_differences(order):
 
 
 def test_fisheries_inputs_are_checked():
-    catch, _, records = gold_series(0)
+    catch, _, records = demo_series(0)
     with pytest.raises(ModelError, match="records"):
         l1_calibrate(records[:3], catch[:3])
     with pytest.raises(ModelError, match="catch"):
