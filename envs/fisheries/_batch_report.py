@@ -53,7 +53,7 @@ def plot_batch(ds: xr.Dataset, path: str | Path) -> Path:
     published = [PUBLISHED_MEDIAN_GAPS.get(round(float(s), 6), np.nan) for s in sigma_m]
     gaps.plot(range(1, len(sigma_m) + 1), published, "r*", ms=12, label="published median")
     gaps.set(yscale="log", xlabel="survey noise σm", ylabel="final gap at b0")
-    gaps.legend()
+    gaps.legend(loc="lower right")
     for policy in ds["policy"].values:
         at = ds.sel(policy=policy)
         style = {"color": COLOURS.get(str(policy)), "marker": "o", "label": str(policy)}
