@@ -26,21 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from decide.errors import ModelError, UsageError
-
-#: Largest deviation from 1 accepted in a row of T, in ``initial`` and in a policy's rows.
-SUM_TOLERANCE = 1e-8
-
-
-def _as_real(value: ArrayLike, name: str, ndim: int) -> np.ndarray:
-    try:
-        array = np.array(value, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise ModelError(name, f"expected a real array, got {type(value).__name__}") from error
-    if array.ndim != ndim:
-        raise ModelError(name, f"expected a {ndim}-D array, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ModelError(name, "contains non-finite values")
-    return array
+from decide.robust.tabular import SUM_TOLERANCE, _real_array
 
 
 def _check_distribution(array: np.ndarray, name: str, what: str) -> None:
@@ -104,12 +90,12 @@ class ConstrainedMDP:
     entry: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        T = _as_real(self.T, "T", 3)
+        T = _real_array(self.T, "T", 3)
         n_actions, n_states = T.shape[0], T.shape[1]
         if n_actions == 0 or n_states == 0 or T.shape[2] != n_states:
             raise ModelError("T", f"expected shape (A, S, S) with A, S ≥ 1, got {T.shape}")
         _check_distribution(T, "T", "each row T[a, s, :]")
-        R = _as_real(self.R, "R", 2)
+        R = _real_array(self.R, "R", 2)
         if R.shape != (n_states, n_actions):
             raise ModelError("R", f"expected shape (S, A) = {(n_states, n_actions)}, got {R.shape}")
         discount = float(self.discount)
@@ -117,7 +103,7 @@ class ConstrainedMDP:
             raise ModelError("discount", f"expected a value in (0, 1], got {self.discount}")
         if not is_positive_int(self.horizon):
             raise ModelError("horizon", f"expected an integer ≥ 1, got {self.horizon}")
-        initial = _as_real(self.initial, "initial", 1)
+        initial = _real_array(self.initial, "initial", 1)
         if initial.shape != (n_states,):
             raise ModelError("initial", f"expected shape ({n_states},), got {initial.shape}")
         _check_distribution(initial, "initial", "the initial distribution")
