@@ -10,12 +10,12 @@ from decide.cli.common import (
     add_quiet,
     backend_from,
     formatter,
+    non_negative_float,
     output_path,
     positive_float,
     positive_int,
     write_dataset,
 )
-from decide.cli.fisheries import _non_negative
 
 DESCRIPTION = (
     "For each stock of ram_v3_ssb_tc_211stocks.csv (or those given with --stocks): fit the "
@@ -58,7 +58,7 @@ def _add_ram_options(parser: argparse.ArgumentParser) -> None:
     )
     add(
         "--sigma-m",
-        type=_non_negative,
+        type=non_negative_float,
         nargs="+",
         default=[0.05, 0.1, 0.2],
         metavar="S",
@@ -81,7 +81,7 @@ def _add_ram_options(parser: argparse.ArgumentParser) -> None:
     add("--discount", type=positive_float, default=0.99, help="discount factor")
     add(
         "--extinction-penalty",
-        type=_non_negative,
+        type=non_negative_float,
         default=100.0,
         metavar="P",
         help="reward -P in every year the stock is extinct; 0: none",

@@ -9,7 +9,14 @@ from pathlib import Path
 import xarray as xr
 
 from decide import progress
-from decide.cli.common import add_quiet, formatter, output_path, positive_float, write_dataset
+from decide.cli.common import (
+    add_quiet,
+    formatter,
+    non_negative_float,
+    output_path,
+    positive_float,
+    write_dataset,
+)
 from decide.errors import UsageError
 
 
@@ -38,7 +45,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--sigma-m",
-        type=_non_negative,
+        type=non_negative_float,
         default=0.1,
         metavar="S",
         help="survey (measurement) error sd in units of max SSB; the paper used 0.1 and 0.15",
@@ -66,13 +73,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     )
     add_quiet(parser)
     parser.set_defaults(run=run_evaluate)
-
-
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a number ≥ 0, got {text}")
-    return value
 
 
 def _tonnes(value: float) -> str:

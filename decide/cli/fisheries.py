@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from decide.cli.common import (
     add_quiet,
     backend_from,
     formatter,
+    non_negative_float,
     output_path,
     positive_float,
     positive_int,
@@ -37,13 +37,6 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     _add_study(sub)
 
 
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
-
-
 def _add_study(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "study",
@@ -57,11 +50,11 @@ def _add_study(sub: argparse._SubParsersAction) -> None:
         formatter_class=formatter,
     )
     parser.add_argument(
-        "--sigma-g", type=_non_negative, default=0.15, metavar="S", help="process noise sd"
+        "--sigma-g", type=non_negative_float, default=0.15, metavar="S", help="process noise sd"
     )
     parser.add_argument(
         "--sigma-m",
-        type=_non_negative,
+        type=non_negative_float,
         nargs="+",
         default=[0.0, 0.1, 0.15],
         metavar="S",

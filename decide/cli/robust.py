@@ -9,12 +9,12 @@ from decide.cli.common import (
     add_quiet,
     backend_from,
     formatter,
+    non_negative_float,
     output_path,
     positive_float,
     positive_int,
     write_dataset,
 )
-from decide.cli.fisheries import _non_negative
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "Lagrangian dual ascent; prints both next to the unconstrained plan.",
         formatter_class=formatter,
     )
-    plan.add_argument("--delta", type=_non_negative, required=True, help="largest P(collapse)")
+    plan.add_argument("--delta", type=non_negative_float, required=True, help="largest P(collapse)")
     plan.add_argument("--horizon", type=positive_int, default=50, metavar="YEARS", help="years")
     plan.add_argument("--grid", type=positive_int, default=50, metavar="N", help="grid points")
     plan.add_argument("--sigma-g", type=positive_float, default=0.15, help="process noise sd")
@@ -62,7 +62,7 @@ def _add_proxy(sub: argparse._SubParsersAction) -> None:
         formatter_class=formatter,
     )
     add = proxy.add_argument
-    add("--corruption", type=_non_negative, default=0.25, help="share of wrong survey records")
+    add("--corruption", type=non_negative_float, default=0.25, help="share of wrong survey records")
     add(
         "--kind",
         choices=("scale", "replace"),
@@ -72,7 +72,7 @@ def _add_proxy(sub: argparse._SubParsersAction) -> None:
     add("--seeds", type=positive_int, default=20, metavar="N", help="independent studies")
     add("--candidates", type=positive_int, default=2000, metavar="N", help="candidate rules")
     add("--models", type=positive_int, default=5, metavar="K", help="bootstrap fits")
-    add("--lam", type=_non_negative, default=0.5, help="UWO's weight on the variance")
+    add("--lam", type=non_negative_float, default=0.5, help="UWO's weight on the variance")
     add("--out", type=output_path, required=True, metavar="PROXY.nc", help="result (netCDF)")
     add("--plot", type=output_path, default=None, metavar="FIGURE.png", help="gold vs proxy")
     add_backend(proxy)
