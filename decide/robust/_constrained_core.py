@@ -26,15 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from decide.errors import ModelError, UsageError
-from decide.robust.tabular import SUM_TOLERANCE, _real_array
-
-
-def _check_distribution(array: np.ndarray, name: str, what: str) -> None:
-    if np.any(array < 0):
-        raise ModelError(name, f"{what} has negative entries")
-    worst = float(np.max(np.abs(array.sum(axis=-1) - 1.0)))
-    if worst > SUM_TOLERANCE:
-        raise ModelError(name, f"{what} must sum to 1 (off by up to {worst:.3g})")
+from decide.robust.tabular import SUM_TOLERANCE, _check_rows, _real_array
 
 
 def _as_mask(value: ArrayLike, n_states: int) -> np.ndarray:
@@ -94,7 +86,7 @@ class ConstrainedMDP:
         n_actions, n_states = T.shape[0], T.shape[1]
         if n_actions == 0 or n_states == 0 or T.shape[2] != n_states:
             raise ModelError("T", f"expected shape (A, S, S) with A, S ≥ 1, got {T.shape}")
-        _check_distribution(T, "T", "each row T[a, s, :]")
+        _check_rows(T, "T", "each row T[a, s, :]")
         R = _real_array(self.R, "R", 2)
         if R.shape != (n_states, n_actions):
             raise ModelError("R", f"expected shape (S, A) = {(n_states, n_actions)}, got {R.shape}")
@@ -106,7 +98,7 @@ class ConstrainedMDP:
         initial = _real_array(self.initial, "initial", 1)
         if initial.shape != (n_states,):
             raise ModelError("initial", f"expected shape ({n_states},), got {initial.shape}")
-        _check_distribution(initial, "initial", "the initial distribution")
+        _check_rows(initial, "initial", "the initial distribution")
         failure = _as_mask(self.failure, n_states)
         entry = T[:, :, failure].sum(axis=2).T.copy()
         for array in (T, R, initial, failure, entry):

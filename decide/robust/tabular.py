@@ -50,12 +50,13 @@ def _real_array(value: ArrayLike, name: str, ndim: int) -> np.ndarray:
     return array
 
 
-def _check_rows(array: np.ndarray, name: str) -> None:
+def _check_rows(array: np.ndarray, name: str, what: str | None = None) -> None:
+    """Non-negative entries and last-axis sums of 1; ``what`` names the rows in the message."""
     if np.any(array < 0):
-        raise ModelError(name, "has negative entries")
+        raise ModelError(name, f"{what} has negative entries" if what else "has negative entries")
     worst = float(np.max(np.abs(array.sum(axis=-1) - 1.0)))
     if worst > SUM_TOLERANCE:
-        raise ModelError(name, f"rows must sum to 1 (off by up to {worst:.3g})")
+        raise ModelError(name, f"{what or 'rows'} must sum to 1 (off by up to {worst:.3g})")
 
 
 @dataclass(frozen=True, eq=False)
