@@ -48,7 +48,7 @@ def ram_tasks(
     series, short = load_all(path, min_years=1 if published else MIN_YEARS)
     fits = read_published_fits(Path(data_dir) / PUBLISHED_FITS) if published else {}
     names = {stock: s.name for stock, s in series.items()} | {stock: "" for stock in short}
-    chosen = list(names) if stocks is None else _select(stocks, names, series)
+    chosen = list(names) if stocks is None else _select(stocks, names)
     tasks, skipped = {}, {}
     for stock in chosen:
         if stock in short:
@@ -63,11 +63,11 @@ def ram_tasks(
     return tasks, skipped
 
 
-def _select(selectors: Sequence[str], names: dict[str, str], series) -> list[str]:
+def _select(selectors: Sequence[str], names: dict[str, str]) -> list[str]:
     chosen: dict[str, None] = {}
     for selector in selectors:
         key = selector.strip().casefold()
-        found = [s for s in names if s == key or (names[s] or "").casefold() == key]
+        found = [s for s in names if key in (s, names[s].casefold())]
         if not found:
             labels = list(names) + [n.casefold() for n in names.values() if n]
             close = difflib.get_close_matches(key, labels, n=5, cutoff=0.6)
