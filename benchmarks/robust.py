@@ -3,7 +3,8 @@
 Sections (all by default, or those named with ``--only``):
 
 - ``proxy``: the gold-vs-proxy study (``run_proxy_study``, 20 seeds, 2000 candidate rules) with
-  25 % of the surveys scaled by U[3, 10], 25 % replaced by U[0, 2K], and clean surveys: per
+  25 % of the surveys scaled by U[1.5, 3] (the default) and by U[3, 10], 25 % replaced by
+  U[0, 2K], and clean surveys: per
   objective the gold value at the largest n, the paired gain over the single fit, the peak of
   the seed-mean gold curve and the drop after it; next to the reference page's prototype.
 - ``curves``: the best-of-n form R(d) = d(α − βd) fitted to each seed-mean gold curve, its
@@ -51,9 +52,13 @@ from decide.robust.constrained import lagrangian_plan, least_failure_probability
 from decide.robust.curves import EarlyStopping, best_of_n_kl, fit_curve
 
 SECTIONS = ("proxy", "curves", "constrained", "filter", "l1", "offline")
-#: The proxy studies: label, corruption kind, share corrupted.
-PROXY_RUNS = (("scale 25 %", "scale", 0.25), ("replace 25 %", "replace", 0.25),
-              ("clean", "scale", 0.0))  # fmt: skip
+#: The proxy studies: label and the settings they change.
+PROXY_RUNS = {
+    "x1.5-3 25 %": {"corruption": 0.25},
+    "x3-10 25 %": {"corruption": 0.25, "corruption_factor": (3.0, 10.0)},
+    "replace 25 %": {"corruption": 0.25, "corruption_kind": "replace"},
+    "clean": {"corruption": 0.0},
+}
 #: Reference page's prototype (25 % corrupted records, k = 5, 2000 rules; UWO with λ = 0.1).
 PROTOTYPE = {
     "single": "peak 2.902 (n=64), 2.871 at 2000: -1.1 %",
@@ -97,8 +102,8 @@ def proxy_studies(args) -> dict:
         sizes |= {"n_candidates": 256, "replicates": 50, "gold_replicates": 100, "n_orders": 10}
     with session(Backend(workers=args.workers)) as backend:
         return {
-            label: run_proxy_study(backend=backend, corruption_kind=kind, corruption=share, **sizes)
-            for label, kind, share in PROXY_RUNS
+            label: run_proxy_study(backend=backend, **run, **sizes)
+            for label, run in PROXY_RUNS.items()
         }
 
 

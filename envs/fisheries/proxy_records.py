@@ -15,10 +15,11 @@ r"""The gold model of the proxy study, its corrupted records, and the proxy mode
    linearly from 0.05 to 0.4 and :math:`\eta_t` standard normal. Each year's survey is
    :math:`y_t = \max(x_t + \sigma_m \delta_t, 0)` (σm = 0.05). With ``corruption`` c, exactly
    round(c·years) surveys, chosen uniformly without replacement, are *grossly wrong*; with
-   ``corruption_kind="scale"`` (the default, as in the ℓ1-calibration tests) each is multiplied by
-   a factor drawn uniformly from [3, 10] (a unit or data-entry error), with ``"replace"`` it is
-   replaced by a draw uniform on [0, 2K] (a record of the wrong stock or year, the analogue of
-   Coste et al.'s flipped labels). Catches are exact.
+   ``corruption_kind="scale"`` (the default) each is multiplied by a factor drawn uniformly from
+   ``corruption_factor`` (default [1.5, 3], a survey counted twice or in the wrong units; the
+   ℓ1-calibration tests use the harsher [3, 10]), with ``"replace"`` it is replaced by a draw
+   uniform on [0, 2K] (a record of the wrong stock or year, the analogue of Coste et al.'s flipped
+   labels). Catches are exact.
 3. **Proxy models**: the logistic model with harvest first fitted to the records, taking the
    surveys as biomass, by maximum likelihood with σg profiled out (the process-error likelihood of
    :mod:`decide.envs.fisheries.fitting`) within the box ``priors``. The *single* fit uses
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
 #: Catch-rate ramp and its log-scale noise of the historical catch rule.
 HISTORICAL_RATE = (0.05, 0.4)
 HISTORICAL_NOISE = 0.2
-#: Range of the factor a grossly wrong survey record is multiplied by.
-CORRUPTION_FACTOR = (3.0, 10.0)
 #: A replaced record is uniform on [0, REPLACEMENT_RANGE · K].
 REPLACEMENT_RANGE = 2.0
 CORRUPTION_KINDS = ("scale", "replace")
@@ -91,7 +90,7 @@ def simulate_records(settings: ProxySettings, rng: np.random.Generator) -> Recor
     corrupted = np.zeros(T, dtype=bool)
     corrupted[rng.choice(T, size=wrong, replace=False)] = True
     if settings.corruption_kind == "scale":
-        y[corrupted] *= rng.uniform(*CORRUPTION_FACTOR, size=wrong)
+        y[corrupted] *= rng.uniform(*settings.corruption_factor, size=wrong)
     else:
         y[corrupted] = rng.uniform(0.0, REPLACEMENT_RANGE * settings.K, size=wrong)
     return Records(x=x, y=y, h=h, corrupted=corrupted)

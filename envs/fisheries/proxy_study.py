@@ -59,7 +59,10 @@ class ProxySettings:
     corruption : float
         Share c in [0, 1) of survey records that are grossly wrong.
     corruption_kind : {"scale", "replace"}
-        Wrong records multiplied by U[3, 10], or replaced by U[0, 2K].
+        Wrong records multiplied by a factor uniform on ``corruption_factor``, or replaced by
+        U[0, 2K].
+    corruption_factor : (low, high)
+        Range of the factor of ``"scale"`` corruption, 0 < low ≤ high.
     seeds : tuple of int
         One independent study (records, fits, candidates, noise, orders) per seed.
     n_candidates : int
@@ -90,6 +93,7 @@ class ProxySettings:
 
     corruption: float = 0.25
     corruption_kind: str = "scale"
+    corruption_factor: tuple[float, float] = (1.5, 3.0)
     seeds: tuple[int, ...] = tuple(range(20))
     n_candidates: int = 2000
     k: int = 5
@@ -119,6 +123,16 @@ class ProxySettings:
             raise UsageError(
                 f"corruption_kind: expected one of {CORRUPTION_KINDS}, got {self.corruption_kind!r}"
             )
+        factor = tuple(self.corruption_factor)
+        if (
+            len(factor) != 2
+            or not all(isinstance(f, int | float) and math.isfinite(f) and f > 0 for f in factor)
+            or factor[0] > factor[1]
+        ):
+            raise UsageError(
+                f"corruption_factor: expected (low, high) with 0 < low ≤ high, got {factor}"
+            )
+        object.__setattr__(self, "corruption_factor", factor)
         for name, low in (("n_candidates", 2), ("k", 2), ("years", 4), ("horizon", 1),
                           ("replicates", 1), ("gold_replicates", 1), ("n_orders", 1)):  # fmt: skip
             value = getattr(self, name)

@@ -11,15 +11,17 @@ each). A gain counts when its mean over seeds is at least 2 % of the single fit'
 largest n *and* its paired mean minus two standard errors is above 0 (not luck). A gold curve
 overoptimises when it ends at least 5 % below its peak.
 
-Criteria the study does not meet, so not tested (measured with ``ACCEPTANCE``, gains at n = 256
-as mean ± SE over the 64 seeds)::
+Measured with ``ACCEPTANCE`` (gains at n = 256 as mean ± SE over the 64 seeds, single fit's
+drop from the peak of its seed-mean curve)::
 
-    # 25 % of surveys ×3–10 (corruption_kind="scale"): only WCO recovers.
-    #   UWO   +0.7 % ± 6.4 %   (criterion: ≥ +2 % and mean − 2 SE > 0)
-    #   mean −15.8 % ± 5.4 %   (worse than the single fit)
-    # 25 % of surveys replaced by U[0, 2K]: the ensembles gain (tested), but the single fit does
-    #   not overoptimise: its mean gold curve peaks at n = 64 and ends only 0.4 % below the peak
-    #   (criterion: ≥ 5 %).
+    # 25 % of surveys ×1.5–3 (the default):  single −29 %; mean +17.5 ± 5.0 %, WCO +39.0 ± 6.2 %,
+    #                                        UWO +26.5 ± 5.4 %
+    # 25 % of surveys ×3–10:                 single −19 %; WCO +24.8 ± 7.7 % but the mean
+    #                                        (−15.8 ± 5.4 %) and UWO (+0.7 ± 6.4 %) do not recover:
+    #                                        the bootstrap fits are too wild for a λ = 0.5 penalty
+    # 25 % replaced by U[0, 2K]:             single does not overoptimise (−0.4 %, not tested);
+    #                                        mean +3.4, WCO +2.3, UWO +3.0 % (SE 0.9 %)
+    # clean:                                 no drop, no gain
 """
 
 from __future__ import annotations
@@ -203,7 +205,8 @@ def test_exact_records_follow_the_gold_model():
 
 @pytest.mark.parametrize("kind", ["scale", "replace"])
 def test_the_share_of_grossly_wrong_records(kind):
-    settings = ProxySettings(corruption=0.25, corruption_kind=kind, sigma_m=0.0)
+    settings = ProxySettings(corruption=0.25, corruption_kind=kind, corruption_factor=(3, 10),
+                             sigma_m=0.0)  # fmt: skip
     records = simulate_records(settings, np.random.default_rng(10))
     assert records.corrupted.sum() == 10  # round(0.25 · 40)
     np.testing.assert_array_equal(records.y[~records.corrupted], records.x[~records.corrupted])
@@ -218,7 +221,8 @@ def test_the_share_of_grossly_wrong_records(kind):
 def test_settings_errors():
     for changes in ({"corruption": 1.0}, {"corruption_kind": "flip"}, {"seeds": ()},
                     {"k": 1}, {"n_candidates": 1.5}, {"gamma": 0.0}, {"sigma_g": -0.1},
-                    {"priors": ((0, 2), (0, 2))}):  # fmt: skip
+                    {"priors": ((0, 2), (0, 2))}, {"corruption_factor": (3, 2)},
+                    {"corruption_factor": (0, 2)}, {"corruption_factor": ("a", 2)}):  # fmt: skip
         with pytest.raises(UsageError):
             ProxySettings(**changes)
     with pytest.raises(UsageError, match="run_proxy_study"):
@@ -279,8 +283,13 @@ def test_proxy_value_never_falls_with_pressure(tiny):
 
 
 @pytest.fixture(scope="module")
-def gross():
+def scaled():
     return run_proxy_study(corruption=0.25, corruption_kind="scale", **ACCEPTANCE)
+
+
+@pytest.fixture(scope="module")
+def harsh():
+    return run_proxy_study(corruption=0.25, corruption_factor=(3.0, 10.0), **ACCEPTANCE)
 
 
 @pytest.fixture(scope="module")
@@ -307,19 +316,31 @@ def drop_after_peak(ds, objective="single"):
     return (curve.max() - curve[-1]) / curve.max()
 
 
-def test_gross_errors_single_fit_overoptimises_and_worst_case_recovers(gross):
-    # Measured: the single fit's curve peaks at n = 2 (2.255) and ends at 1.820 (−19 %);
-    # WCO ends 24.8 % ± 7.7 % (SE) above it.
-    assert drop_after_peak(gross) >= CLEAR_DROP
-    mean, se = gain_at_largest_n(gross, "wco")
-    assert mean >= GAIN and mean - 2 * se > 0
+def significant_gain(ds, objective) -> bool:
+    mean, se = gain_at_largest_n(ds, objective)
+    return mean >= GAIN and mean - 2 * se > 0
+
+
+def test_scaled_records_single_fit_overoptimises_and_ensembles_recover(scaled):
+    # The acceptance criterion. Measured: the single fit peaks at n = 2 (2.221) and ends at
+    # 1.570 (−29 %); WCO +39.0 ± 6.2 %, UWO +26.5 ± 5.4 %, mean +17.5 ± 5.0 % above it.
+    assert drop_after_peak(scaled) >= CLEAR_DROP
+    for objective in ("wco", "uwo", "mean"):
+        assert significant_gain(scaled, objective), objective
+
+
+def test_harsh_errors_only_the_worst_case_recovers(harsh):
+    # ×3–10: the single fit falls 19 % after its peak; WCO ends 24.8 ± 7.7 % above it, while
+    # UWO's gain (+0.7 ± 6.4 %) is not significant.
+    assert drop_after_peak(harsh) >= CLEAR_DROP
+    assert significant_gain(harsh, "wco")
+    assert not significant_gain(harsh, "uwo")
 
 
 def test_replaced_records_ensembles_beat_the_single_fit(replaced):
     # Measured gains at n = 256: mean +3.4 %, WCO +2.3 %, UWO +3.0 % (SE 0.9 % each).
     for objective in ("mean", "wco", "uwo"):
-        mean, se = gain_at_largest_n(replaced, objective)
-        assert mean >= GAIN and mean - 2 * se > 0, objective
+        assert significant_gain(replaced, objective), objective
 
 
 def test_clean_records_no_gain_and_no_overoptimisation(clean):
