@@ -5,7 +5,8 @@ Tabular MDPs and policies as in :mod:`decide.robust.tabular`; the historical rec
 
 **Regularised policy optimisation** (:func:`regularised_policy`, after RPO: Liu et al. 2024,
 "Your SFT loss is implicitly an adversarial regularizer"). With a confidence set of k fitted
-models :math:`M_1, \dots, M_k` (e.g. bootstrap fits) and n historical records
+models :math:`M_1, \dots, M_k` (e.g. the bootstrap fits inside the likelihood-ratio set of
+:func:`decide.robust.confidence.likelihood_set`) and n historical records
 :math:`(s_i, a_i)`, it maximises over stochastic policies
 
 .. math::

@@ -27,7 +27,13 @@ fraction ``gross_fraction`` is grossly wrong in the database (replaced by a unif
   :math:`e^*` drawn with replacement from the centred one-step residuals of the ML fit and
   :math:`u^{\text{rec}}_t = c_t / y_t` the recorded harvest fractions (y the survey records;
   the bootstrap catches follow the bootstrap stock as the managers' did); each synthetic series
-  is refitted by maximum likelihood. These k fits are the confidence set of the max–min.
+  is refitted by maximum likelihood;
+* the **confidence set** of the max–min (:func:`confidence_set`): the ML fit and those bootstrap
+  fits whose log-likelihood on the *original* records is within :math:`\chi^2_3(0.95)/2 = 3.91`
+  of the ML fit's (three parameters r, K, σg), a sample of the likelihood-ratio confidence set
+  (:func:`decide.robust.confidence.likelihood_set`; RPO's set is such a likelihood ball). The
+  raw refits include degenerate fits of unlucky resamples (e.g. r = 0.2, K = 0.4 against
+  r̂ = 0.86, K̂ = 0.79) that the records themselves reject; a max–min over them chases those.
 
 Each fit becomes a tabular MDP with :func:`~decide.envs.fisheries.pomdp_builder.build_pomdp`
 (σm = 0, the same grid; :func:`fitted_mdp`).
@@ -40,9 +46,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from decide.envs.fisheries.fitting import NAMES as FIT_NAMES
-from decide.envs.fisheries.fitting import maximum_likelihood
+from decide.envs.fisheries.fitting import log_likelihood, maximum_likelihood
 from decide.envs.fisheries.growth import Logistic, add_process_noise, expected_next
 from decide.envs.fisheries.pomdp_builder import build_pomdp
+from decide.robust.confidence import likelihood_set
 from decide.robust.tabular import TabularMDP
 
 __all__ = [
@@ -52,7 +59,9 @@ __all__ = [
     "UPPER",
     "History",
     "bootstrap_fits",
+    "confidence_set",
     "fitted_mdp",
+    "records_log_likelihood",
     "simulate_history",
 ]
 
@@ -135,6 +144,21 @@ def bootstrap_fits(
         catches[-1] = fractions[-1] * x[-1]
         fits[b] = _fit(x, catches)
     return fits
+
+
+def records_log_likelihood(history: History, fits: np.ndarray) -> np.ndarray:
+    """Process-error log-likelihood of the survey records and catches under each row (r, K, σg)
+    of ``fits`` (:func:`decide.envs.fisheries.fitting.log_likelihood`, harvest first)."""
+    return np.atleast_1d(log_likelihood(np.asarray(fits), history.records, history.catches, ORDER))
+
+
+def confidence_set(
+    history: History, ml: np.ndarray, fits: np.ndarray, level: float = 0.95
+) -> np.ndarray:
+    """Which rows of ``fits`` lie in the likelihood-ratio confidence set of level ``level``
+    around the ML fit ``ml`` (three parameters; module docstring)."""
+    best = float(records_log_likelihood(history, ml)[0])
+    return likelihood_set(records_log_likelihood(history, fits), best, len(FIT_NAMES), level)
 
 
 def fitted_mdp(

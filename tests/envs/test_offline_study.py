@@ -2,22 +2,23 @@
 the gold model.
 
 The acceptance criterion asks the regularised (RPO-style) policy to beat the historical policy
-and the greedy policy of the single fitted model on the gold model, on average over seeds. With
-the study's defaults (40 seeds, ``run_offline_study()``) it beats the historical behaviour policy
-by a wide margin and the managers' own rule narrowly (tested below).
+and the greedy policy of the single fitted model on the gold model. The confidence set of the
+max–min is the ML fit plus the bootstrap refits inside the likelihood-ratio set
+(χ²₃(0.95)/2 = 3.91 of log-likelihood on the records). With the study's defaults
+(``run_offline_study()``, seeds 0-39) the regularised policy beats the historical behaviour
+policy (+1.981 ± 0.043, 40/40 seeds) and the managers' own rule h = 0.3 y (+0.248 ± 0.041,
+37/40), both tested below.
 
-**The criterion "regularised beats greedy-on-fitted" is not met.** Measured over seeds 0-39:
-regularised 3.357 against greedy-on-fitted 3.449 on the gold model, a paired difference of
--0.092 ± 0.073 (mean ± standard error; regularised better on 17 of 40 seeds). Pessimism over
-the bootstrap fits costs more than it protects in some histories. (On seeds 0-9 or 0-19 alone
-the mean difference is positive; seeds 20-39 reverse it.) Constant escapement from the fitted
-model (CE, 3.544) beats every learnt policy. These numbers are reported, not tested: no test
-asserts a failure.
+**"Regularised beats greedy-on-fitted" is met on average but not significantly**: regularised
+3.489 against greedy-on-fitted 3.449, a paired difference of +0.040 ± 0.046 (mean ± standard
+error; regularised better on 18 of 40 seeds); mean − 2 SE < 0, so it is reported here, not
+asserted. (With the raw bootstrap refits as the set it was −0.092 ± 0.073.) Constant escapement
+from the fitted model (CE, 3.544) beats every learnt policy (regularised − CE −0.055 ± 0.030).
 
 References that do not come from the code under test: the gold optimum (exact dynamic
-programming on the gold MDP) bounds every policy, and the max–min policy must be at least as
-good as every other policy on the worst bootstrap model, up to the KL allowance
-β log A / (1 − γ) its objective pays.
+programming on the gold MDP) bounds every policy; the χ² table value 7.815 decides membership of
+the confidence set; and the max–min policy must be at least as good as every other policy on
+the worst model of the set, up to the KL allowance β log A / (1 − γ) its objective pays.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from decide.envs.fisheries.fitting import log_likelihood
 from decide.envs.fisheries.offline_study import run_offline_study, simulate_history, summary
 from decide.results import parameters, validate
 
@@ -42,7 +44,7 @@ def paired(ds, better: str, worse: str) -> tuple[float, float]:
 
 
 def test_dataset_follows_the_schema(study):
-    validate(study, required_vars=("gold_value", "fitted_value", "worst_bootstrap_value"))
+    validate(study, required_vars=("gold_value", "fitted_value", "worst_set_value"))
     assert study.gold_value.dims == ("policy", "seed")
     assert study.sizes["seed"] == 40
     assert {"historical", "greedy_fitted", "pessimistic", "regularised", "a2pr", "CE"} <= set(
@@ -57,8 +59,8 @@ def test_gold_optimum_bounds_every_policy(study):
     assert np.all(gold <= gold.sel(policy="gold_optimal") + 1e-9)
 
 
-def test_max_min_policy_is_best_on_the_worst_bootstrap_model(study):
-    worst = study.worst_bootstrap_value
+def test_max_min_policy_is_best_on_the_worst_model_of_the_set(study):
+    worst = study.worst_set_value
     allowance = 0.001 * np.log(55) / (1 - 0.95)  # β log A / (1 − γ)
     others = worst.drop_sel(policy=["pessimistic"])
     assert np.all(worst.sel(policy="pessimistic") >= others.max("policy") - allowance)
@@ -67,9 +69,26 @@ def test_max_min_policy_is_best_on_the_worst_bootstrap_model(study):
 def test_regularised_beats_the_historical_policy(study):
     mean, se = paired(study, "regularised", "historical")
     assert mean > 3 * se > 0
-    # the managers' rule h = 0.3 y itself (not estimated): a narrow margin (+0.12 ± 0.09)
-    mean, _ = paired(study, "regularised", "historical_rule")
-    assert mean > 0
+    # the managers' rule h = 0.3 y itself (not estimated): +0.248 ± 0.041
+    mean, se = paired(study, "regularised", "historical_rule")
+    assert mean > 3 * se > 0
+
+
+def test_confidence_set_is_the_likelihood_ratio_set(study):
+    # the history is the first thing each seed's generator draws, so it can be replayed
+    threshold = 7.815 / 2  # χ²₃(0.95) / 2 from the table
+    for i, seed in enumerate(study.seed.values[:10]):
+        history = simulate_history(np.random.default_rng(int(seed)))
+        fits = study.fit.values[i]
+        drop = log_likelihood(fits[0], history.records, history.catches, "harvest_first")
+        drop = drop - log_likelihood(fits, history.records, history.catches, "harvest_first")
+        assert np.all(drop >= -1e-6)  # the ML fit maximises the likelihood of these records
+        kept = study.in_set.values[i]
+        assert kept[0]
+        clear = np.abs(drop - threshold) > 1e-3
+        np.testing.assert_array_equal(kept[clear], (drop <= threshold)[clear])
+    # the screening is not vacuous: some refits are rejected, and the set is never empty
+    assert 0 < study.in_set.values[:, 1:].sum() < study.in_set.values[:, 1:].size
 
 
 def test_same_seed_same_numbers():
