@@ -68,5 +68,7 @@ def _subtitle(ds: xr.Dataset) -> str:
     settings = parameters(ds)
     corruption = settings.get("corruption")
     kind = settings.get("corruption_kind", "")
+    if kind == "scale" and "corruption_factor" in settings:
+        kind = "×{:g}–{:g}".format(*settings["corruption_factor"])
     share = "" if corruption is None else f"{100 * corruption:g} % corrupted records ({kind}), "
     return f"best-of-n harvest rules: {share}mean of {ds.sizes['seed']} seeds ± 95 % interval"

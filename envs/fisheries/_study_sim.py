@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from decide.errors import ModelError
 from decide.pomdp._kernels.fisheries import protocol_rollouts
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.policy import AlphaVectorPolicy
@@ -32,19 +33,25 @@ def rollouts(
     u: np.ndarray,
     x0: int,
     a0: int = 0,
+    *,
+    agent: TabularPOMDP | None = None,
 ) -> dict[str, np.ndarray]:
     """Simulate the protocol for every replicate of ``u``.
 
     Parameters
     ----------
     pomdp : TabularPOMDP
-        The true model, also the model of the manager's belief.
+        The true model: states and observations are drawn from its T and Z.
     policy : AlphaVectorPolicy or int array (O,)
-        Alpha vectors (acting on the Bayes belief from ``pomdp.b0``) or an action per observation.
+        Alpha vectors (acting on the Bayes belief of ``agent``) or an action per observation.
     u : array (N, years, 2)
         Uniforms from :func:`common_uniforms`.
     x0, a0 : int
         Initial state index and previous action index.
+    agent : TabularPOMDP, optional
+        The model the manager's belief follows: it starts at ``agent.b0`` and is updated with
+        ``agent.T`` and ``agent.Z`` (default ``pomdp``, the manager who knows the truth). Must
+        have the sizes of ``pomdp``; ignored by an action table.
 
     Returns
     -------
@@ -53,6 +60,15 @@ def rollouts(
         after the last year, ``impossible`` (N,) observations of probability 0 under the belief.
     """
     n, years = u.shape[:2]
+    agent = pomdp if agent is None else agent
+    sizes = (pomdp.n_states, pomdp.n_actions, pomdp.n_observations)
+    if (agent.n_states, agent.n_actions, agent.n_observations) != sizes:
+        raise ModelError(
+            "agent",
+            "expected (states, actions, observations) = "
+            f"{sizes} as in the true model, got "
+            f"{(agent.n_states, agent.n_actions, agent.n_observations)}",
+        )
     if isinstance(policy, AlphaVectorPolicy):
         policy.check_against(pomdp.n_states, pomdp.n_actions)
         alpha_t, alpha_action = np.ascontiguousarray(policy.alpha.T), policy.actions
@@ -65,7 +81,7 @@ def rollouts(
     out["final_state"] = np.zeros(n, dtype=np.int64)
     out["impossible"] = np.zeros(n, dtype=np.int64)
     protocol_rollouts(
-        np.cumsum(pomdp.T, axis=2), np.cumsum(pomdp.Z, axis=2), pomdp.T, pomdp.Z, pomdp.b0,
+        np.cumsum(pomdp.T, axis=2), np.cumsum(pomdp.Z, axis=2), agent.T, agent.Z, agent.b0,
         int(x0), int(a0), table, alpha_t, alpha_action, np.ascontiguousarray(u),
         out["state"], out["action"], out["observation"], out["final_state"], out["impossible"],
     )  # fmt: skip

@@ -365,3 +365,6 @@ def test_cli_and_worker_processes_give_the_serial_numbers(tmp_path, capsys):
     assert "wco" in capsys.readouterr().out
     ds = read(out)
     assert ds.sizes["seed"] == 2 and list(ds["objective"].values) == list(OBJECTIVES)
+    bad = tmp_path / "bad.nc"
+    assert main([*argv, "--factor", "3", "2", "--out", str(bad), "--quiet"]) == 2
+    assert "corruption_factor" in capsys.readouterr().err and not bad.exists()

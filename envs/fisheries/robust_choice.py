@@ -1,0 +1,270 @@
+r"""An ensemble-robust choice among POMDP-pipeline policies, judged by the gold model.
+
+The proxy study (:mod:`decide.envs.fisheries.proxy_study`) chooses among harvest rules; this
+study makes the same choice among the policies of the POMDP pipeline. For each seed:
+
+1. **records and fits**, exactly as the proxy study's (same streams, so the same seed gives the
+   same records and fits): ``years`` of surveys and catches from the gold model (r = 0.75, K = 1,
+   σg = 0.1), a share ``corruption`` of the surveys grossly wrong, one maximum-likelihood fit and
+   k bootstrap fits (:mod:`decide.envs.fisheries.proxy_records`);
+2. **candidates**: every fitted model becomes the simulation study's POMDP on shared grids of
+   ``n_grid`` points on [0, ``upper``] with survey noise ``survey_sd`` (σg capped at
+   ``sigma_g_cap`` if set); its point-based policy (``trials`` trials), whose belief follows that
+   model, and its CE, MSY and TAC action tables are candidates, named ``"single/POMDP"``,
+   ``"boot2/CE"``, … (4 (1 + k) in all; :mod:`decide.envs.fisheries._choice_candidates`);
+3. **scores**: :math:`v_{mc}`, the mean NPV :math:`\sum_{k<H} \gamma^{k+1}\min(x_k, h_k)` of
+   candidate c over ``replicates`` runs of H = ``horizon`` years from the grid point nearest
+   ``start``, with fitted model m as the truth; every candidate and model share the uniforms;
+4. **choice** per objective (:data:`OBJECTIVES`): ``"single"`` maximises the single fit's
+   :math:`v_{0c}`; ``"mean"``, ``"wco"`` and ``"uwo"`` maximise
+   :func:`decide.robust.ensemble.ensemble_objective` over the k bootstrap rows (standardised,
+   λ = ``lam`` for UWO); its **proxy value** is that objective in NPV units
+   (:func:`decide.envs.fisheries.proxy_value.proxy_objectives`);
+5. **gold value**: the mean NPV of every candidate with the gold model's POMDP (same grids and
+   survey noise, σg uncapped) as the truth, on ``gold_replicates`` independent runs, and its
+   probability of collapse, P(final stock < ``collapse_threshold`` · K).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from decide import parallel
+from decide.envs.fisheries._choice_candidates import (
+    KINDS,
+    PipelineSpec,
+    build_candidates,
+    candidate_values,
+    model_label,
+    model_pomdp,
+)
+from decide.envs.fisheries._choice_data import choice_dataset
+from decide.envs.fisheries.dynamics import nearest_index
+from decide.envs.fisheries.fitting import NAMES, PAPER_PRIORS
+from decide.envs.fisheries.proxy_records import fit_models, simulate_records
+from decide.envs.fisheries.proxy_study import ProxySettings
+from decide.envs.fisheries.proxy_value import OBJECTIVES, proxy_objectives
+from decide.errors import ModelError, UsageError
+from decide.parallel import Backend
+from decide.robust.ensemble import DEFAULT_LAM
+
+__all__ = ["KINDS", "OBJECTIVES", "ChoiceSettings", "run_robust_choice", "run_seed"]
+
+_INTEGERS = {"n_grid": 2, "trials": 1, "replicates": 1, "gold_replicates": 1, "horizon": 1}
+_POSITIVE = ("start", "upper")
+_NON_NEGATIVE = ("survey_sd",)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_index(value) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= 0
+
+
+@dataclass(frozen=True)
+class ChoiceSettings:
+    """Everything that defines a robust-choice study (see the module docstring).
+
+    Parameters
+    ----------
+    corruption, corruption_kind, corruption_factor, k, r, K, sigma_g, years, sigma_m, \
+    record_start, priors
+        The records and fits, as in :class:`~decide.envs.fisheries.proxy_study.ProxySettings`
+        (and checked by it): share of grossly wrong surveys, their kind and factor range,
+        bootstrap fits, gold model, record length, survey sd of the records, first recorded
+        stock, box of the fits.
+    seeds : tuple of int
+        One independent study per seed.
+    lam : float
+        UWO weight λ on standardised scores.
+    n_grid : int
+        Points of the state, action and observation grids.
+    upper : float
+        Top of every grid, shared by all models (≥ ``start``).
+    survey_sd : float
+        Survey noise sd σm of the managed fishery's POMDPs (and of the gold POMDP).
+    sigma_g_cap : float or None
+        Cap on a fitted σg in its POMDP (the RAM batch uses 0.2); None: no cap.
+    discount : float
+        γ in (0, 1) of the POMDPs, the reference rules and the NPV.
+    trials : int
+        Trial budget of each point-based solve (the only stopping rule, so deterministic).
+    replicates, gold_replicates : int
+        Runs per candidate with a fitted model, and with the gold model, as the truth.
+    horizon : int
+        Years simulated.
+    start : float
+        True stock when management starts (snapped to the grid).
+    collapse_threshold : float
+        A run collapses when its final stock is below this share of the gold K.
+    """
+
+    corruption: float = 0.25
+    corruption_kind: str = "scale"
+    corruption_factor: tuple[float, float] = (1.5, 3.0)
+    seeds: tuple[int, ...] = tuple(range(20))
+    k: int = 5
+    lam: float = DEFAULT_LAM
+    r: float = 0.75
+    K: float = 1.0
+    sigma_g: float = 0.1
+    years: int = 40
+    sigma_m: float = 0.05
+    record_start: float = 0.9
+    priors: tuple[tuple[float, float], ...] = tuple(PAPER_PRIORS[name] for name in NAMES)
+    n_grid: int = 30
+    upper: float = 2.0
+    survey_sd: float = 0.1
+    sigma_g_cap: float | None = None
+    discount: float = 0.95
+    trials: int = 100
+    replicates: int = 100
+    gold_replicates: int = 400
+    horizon: int = 50
+    start: float = 0.5
+    collapse_threshold: float = 0.1
+
+    def __post_init__(self) -> None:
+        seeds = tuple(self.seeds)
+        if not seeds or not all(_is_index(s) for s in seeds) or len(set(seeds)) < len(seeds):
+            raise UsageError(f"seeds: expected distinct integers ≥ 0 (at least one), got {seeds}")
+        object.__setattr__(self, "seeds", tuple(int(s) for s in seeds))
+        if not _is_number(self.corruption):
+            raise UsageError(f"corruption: expected a share in [0, 1), got {self.corruption!r}")
+        self.records  # noqa: B018 - ProxySettings checks the records-and-fits fields
+        for name, low in _INTEGERS.items():
+            value = getattr(self, name)
+            if type(value) is not int or value < low:
+                raise UsageError(f"{name}: expected an integer ≥ {low}, got {value!r}")
+        for name in _POSITIVE:
+            if not (_is_number(value := getattr(self, name)) and value > 0):
+                raise UsageError(f"{name}: expected a finite number > 0, got {value!r}")
+        for name in _NON_NEGATIVE:
+            if not (_is_number(value := getattr(self, name)) and value >= 0):
+                raise UsageError(f"{name}: expected a finite number ≥ 0, got {value!r}")
+        cap = self.sigma_g_cap
+        if cap is not None and not (_is_number(cap) and cap > 0):
+            raise UsageError(f"sigma_g_cap: expected None or a finite number > 0, got {cap!r}")
+        if not (_is_number(self.discount) and 0 < self.discount < 1):
+            raise UsageError(f"discount: expected a number in (0, 1), got {self.discount!r}")
+        if self.start > self.upper:
+            raise UsageError(f"start: expected at most upper = {self.upper}, got {self.start!r}")
+        if not (_is_number(self.collapse_threshold) and 0 <= self.collapse_threshold <= 1):
+            raise UsageError(
+                f"collapse_threshold: expected a share in [0, 1], got {self.collapse_threshold!r}"
+            )
+
+    @property
+    def records(self) -> ProxySettings:
+        """The records-and-fits part as the proxy study's settings (for its functions)."""
+        fields = ("corruption", "corruption_kind", "corruption_factor", "seeds", "k", "lam", "r",
+                  "K", "sigma_g", "years", "sigma_m", "record_start", "priors")  # fmt: skip
+        return ProxySettings(**{name: getattr(self, name) for name in fields}, gamma=self.discount)
+
+    @property
+    def pipeline(self) -> PipelineSpec:
+        """Grids, survey noise, discount, σg cap and trial budget of every POMDP."""
+        return PipelineSpec(self.n_grid, self.upper, self.survey_sd, self.discount,
+                            self.sigma_g_cap, self.trials)  # fmt: skip
+
+
+def _check_models(models, k: int) -> np.ndarray:
+    models = np.asarray(models, dtype=float)
+    if models.shape != (1 + k, 3) or not np.all(np.isfinite(models)) or models[:, :2].min() <= 0:
+        raise ModelError(
+            "models", f"expected {1 + k} rows (r > 0, K > 0, sigma_g), got shape {models.shape}"
+        )
+    return models
+
+
+def run_seed(
+    settings: ChoiceSettings, seed: int, models: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """One independent study (steps 1–5 of the module docstring).
+
+    ``models`` (1 + k, 3), rows (r, K, σg) of the single fit then the k bootstrap fits, replaces
+    the fits (the records are still simulated, so every other random number is unchanged).
+
+    Returns
+    -------
+    dict
+        ``score`` (1 + k, n) mean NPV of each candidate with each fitted model as the truth,
+        ``gold`` and ``collapse`` (n,) under the gold model, ``chosen`` (objectives,) candidate
+        indices, ``proxy_value`` (objectives,), ``names``, ``kinds``, ``sources`` (n,),
+        ``models`` (1 + k, 3), ``corrupted`` (records grossly wrong).
+    """
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
+    records = simulate_records(settings.records, streams[0])
+    if models is None:
+        models = fit_models(records, settings.records, streams[1])
+    models = _check_models(models, settings.k)
+    spec = settings.pipeline
+    candidates = build_candidates(models, spec)
+    x0 = int(nearest_index(spec.grids.states, settings.start))
+    u = streams[2].random((settings.replicates, settings.horizon, 2))
+    score = np.array([candidate_values(p, candidates, u, x0)[0].mean(axis=1)
+                      for p in candidates.pomdps])  # fmt: skip
+    gold_pomdp = model_pomdp((settings.r, settings.K, settings.sigma_g), spec, cap=False)
+    gold_u = streams[3].random((settings.gold_replicates, settings.horizon, 2))
+    gold_npv, final = candidate_values(gold_pomdp, candidates, gold_u, x0)
+    collapsed = spec.grids.states[final] < settings.collapse_threshold * settings.K
+    objective, value = proxy_objectives(score, settings.lam)
+    chosen = np.array([int(np.argmax(objective[name])) for name in OBJECTIVES])
+    return {
+        "score": score,
+        "gold": gold_npv.mean(axis=1),
+        "collapse": collapsed.mean(axis=1),
+        "chosen": chosen,
+        "proxy_value": np.array(
+            [value[name][c] for name, c in zip(OBJECTIVES, chosen, strict=True)]
+        ),
+        "names": np.array(candidates.names),
+        "kinds": np.array(candidates.kinds),
+        "sources": np.array([model_label(i) for i in candidates.sources]),
+        "models": models,
+        "corrupted": int(records.corrupted.sum()),
+    }
+
+
+def _run_task(task: tuple[ChoiceSettings, int]) -> dict[str, np.ndarray]:
+    return run_seed(*task)
+
+
+def run_robust_choice(
+    settings: ChoiceSettings | None = None, *, backend: Backend | None = None, **changes
+) -> xr.Dataset:
+    """Run the study for every seed and collect it in a Dataset.
+
+    Parameters
+    ----------
+    settings : ChoiceSettings, optional
+        The study (defaults if omitted).
+    backend : decide.parallel.Backend, optional
+        Where the seeds run (one task per seed); default serial. Same numbers anywhere.
+    **changes
+        Fields of :class:`ChoiceSettings` to replace, e.g. ``corruption=0.0, seeds=(0, 1)``.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dims (objective, seed) for the choice: ``chosen`` (candidate name), ``gold_value``,
+        ``proxy_value`` (reward), ``gold_collapse``; dims (candidate, model, seed) for ``score``,
+        with coordinates ``source`` and ``kind`` along ``candidate``; ``candidate_gold_value``
+        and ``candidate_gold_collapse`` (candidate, seed); fits ``fit_r``, ``fit_K``,
+        ``fit_sigma_g`` (seed, model); ``gold_optimum`` and ``corrupted_records`` (seed).
+    """
+    try:
+        settings = dataclasses.replace(settings or ChoiceSettings(), **changes)
+    except TypeError as error:
+        raise UsageError(f"run_robust_choice: {error}") from None
+    tasks = {f"seed={seed}": (settings, seed) for seed in settings.seeds}
+    done = parallel.run(_run_task, tasks, backend=backend, description="seeds", quiet=True)
+    done.raise_failures()
+    return choice_dataset(settings, list(done.results.values()))
