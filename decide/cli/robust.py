@@ -149,6 +149,13 @@ def _add_choose(sub: argparse._SubParsersAction) -> None:
     add("--horizon", type=positive_int, default=50, metavar="YEARS", help="years simulated")
     add("--lam", type=non_negative_float, default=0.5, help="UWO's weight on the variance")
     add("--out", type=output_path, required=True, metavar="CHOICE.nc", help="result (netCDF)")
+    add(
+        "--plot",
+        type=output_path,
+        default=None,
+        metavar="FIGURE.png",
+        help="choices and candidates",
+    )
     add_backend(choose)
     add_quiet(choose)
     choose.set_defaults(run=run_choose)
@@ -187,6 +194,11 @@ def run_choose(args: argparse.Namespace) -> int:
     print(f"best candidate under gold: {float(best.mean()):.3f} ± {_se(best.values):.3f}; "
           f"± is one standard error over {n} seeds")  # fmt: skip
     write_dataset(ds, args.out)
+    if args.plot is not None:
+        from decide.envs.fisheries._choice_plot import plot_choice
+
+        plot_choice(ds, args.plot)
+        print(f"wrote {args.plot}")
     return 0
 
 

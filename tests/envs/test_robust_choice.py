@@ -259,12 +259,13 @@ def test_the_command_runs_and_writes_the_dataset(tmp_path, capsys):
     out = tmp_path / "choice.nc"
     argv = ["robust", "choose", "--seeds", "2", "--models", "2", "--grid", "8", "--trials", "5",
             "--replicates", "10", "--gold-replicates", "10", "--horizon", "8", "--out", str(out),
-            "--quiet"]  # fmt: skip
+            "--plot", str(tmp_path / "choice.png"), "--quiet"]  # fmt: skip
     assert main(argv) == 0
     ds = read(out)
     assert ds.sizes["seed"] == 2 and ds.sizes["model"] == 3
     printed = capsys.readouterr().out
     assert all(objective in printed for objective in OBJECTIVES)
+    assert (tmp_path / "choice.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_the_help_gives_every_option_with_its_default(capsys):
@@ -275,7 +276,7 @@ def test_the_help_gives_every_option_with_its_default(capsys):
     robust = next(a for a in parser._actions if a.dest == "command").choices["robust"]
     choose = next(a for a in robust._actions if a.dest == "robust_command").choices["choose"]
     options = [a for a in choose._actions if a.option_strings and a.dest != "help"]
-    assert len(options) == 17  # --factor included
+    assert len(options) == 18
     section = text[text.index("options:") :]
     starts = [section.index(f" {action.option_strings[0]} ") for action in options]
     for action, begin, end in zip(options, starts, [*starts[1:], len(section)], strict=True):
