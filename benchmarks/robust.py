@@ -9,20 +9,24 @@ Sections (all by default, or those named with ``--only``):
   the seed-mean gold curve and the drop after it; next to the reference page's prototype.
 - ``curves``: the best-of-n form R(d) = d(α − βd) fitted to each seed-mean gold curve, its
   peak against the empirical one, and where ``EarlyStopping`` would have stopped.
+- ``choose``: the ensemble-robust choice among POMDP-pipeline policies (``run_robust_choice``,
+  20 seeds) with surveys ×1.5–3, the same with σg capped at 0.2 in the POMDPs, replaced
+  surveys, and clean surveys: gold value of each objective's choice and its paired gain.
 - ``constrained``: max NPV subject to P(collapse) ≤ δ on 50- and 80-point grids, the exact LP
   against the Lagrangian method: values, violations, gap and time.
 - ``filter``: RMSE of the tracked growth rate r over 1000 series, plain against entropic
   annealing, with an over-confident and the correct survey likelihood; paired bootstrap 90 %
   interval of the reduction.
 - ``l1``: ℓ1 against least-squares calibration over 30 series with 30 % gross outliers.
-- ``offline``: gold value of the offline policies (if ``decide.envs.fisheries.offline_study``
-  is there), at the study's default sizes.
+- ``offline``: gold value of the offline policies with the logistic and the flexible surplus fit,
+  and the paired differences of the regularised policy, over the histories
+  ``--offline-seeds FIRST STOP`` (default 0 200), also on the confirmation seeds 40–199.
 
 Run::
 
     .venv/bin/python benchmarks/robust.py [--only proxy curves ...] [--quick] [--workers 2]
         [--seeds 20] [--filter-seeds 1000] [--l1-seeds 30] [--grids 50 80] [--horizon 50]
-        [--offline-seeds N]
+        [--offline-seeds FIRST STOP]
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from decide.results import parameters
 from decide.robust.constrained import lagrangian_plan, least_failure_probability, lp_plan
 from decide.robust.curves import EarlyStopping, best_of_n_kl, fit_curve
 
-SECTIONS = ("proxy", "curves", "constrained", "filter", "l1", "offline")
+SECTIONS = ("proxy", "curves", "choose", "constrained", "filter", "l1", "offline")
 #: The proxy studies: label and the settings they change.
 PROXY_RUNS = {
     "x1.5-3 25 %": {"corruption": 0.25},
@@ -176,6 +180,44 @@ def curves_section(studies: dict) -> None:
             )
 
 
+# ---------------------------------------------------------------- choose
+
+#: The choice studies: label and the settings they change.
+CHOICE_RUNS = {
+    "x1.5-3 25 %": {"corruption": 0.25},
+    "x1.5-3, cap 0.2": {"corruption": 0.25, "sigma_g_cap": 0.2},
+    "replace 25 %": {"corruption": 0.25, "corruption_kind": "replace"},
+    "clean": {"corruption": 0.0},
+}
+
+
+def paired_gain(values: np.ndarray, base: np.ndarray) -> str:
+    """Mean ± SE over seeds of (values − base) as a share of the mean of ``base``, in %."""
+    return pm(*mean_se((values - base) / base.mean() * 100), 1) + " %"
+
+
+def choose_section(args) -> None:
+    from decide.envs.fisheries.robust_choice import run_robust_choice
+
+    sizes = {"seeds": tuple(range(args.seeds))}
+    if args.quick:
+        sizes |= {"n_grid": 12, "trials": 10, "replicates": 20, "gold_replicates": 40}
+    print(
+        "gold NPV of the chosen policy (mean ± SE over seeds) and paired gain over the single fit"
+    )
+    print(f"{'run':<17}{'objective':<10}{'gold NPV':>17}{'gain':>17}{'best candidate':>17}")
+    with session(Backend(workers=args.workers)) as backend:
+        for label, run in CHOICE_RUNS.items():
+            ds = run_robust_choice(backend=backend, **run, **sizes)
+            gold = ds["gold_value"]
+            single = gold.sel(objective="single").values
+            best = pm(*mean_se(ds["gold_optimum"].values))
+            for name in OBJECTIVES:
+                values = gold.sel(objective=name).values
+                gain = "—" if name == "single" else paired_gain(values, single)
+                print(f"{label:<17}{name:<10}{pm(*mean_se(values)):>17}{gain:>17}{best:>17}")
+
+
 # ---------------------------------------------------------------- constrained
 
 
@@ -276,20 +318,32 @@ def l1_section(args) -> None:
 # ---------------------------------------------------------------- offline
 
 
+#: Seeds 0–39 were explored; 40–199 are the confirmation run fixed in advance.
+CONFIRMATION_SEEDS = range(40, 200)
+
+
 def offline_section(args) -> None:
-    try:
-        from decide.envs.fisheries.offline_study import run_offline_study
-    except ImportError:
-        print("offline: not available")
-        return
-    seeds = 1 if args.quick else args.offline_seeds
-    ds = run_offline_study() if seeds is None else run_offline_study(seeds=tuple(range(seeds)))
-    gold = ds["gold_value"]
-    used = [int(seed) for seed in ds["seed"].values]
-    print(f"gold value (discounted catch) per policy, mean ± SE over seeds {used}")
-    print(f"{'policy':<24}{'gold value':>17}")
-    for policy in gold["policy"].values:
-        print(f"{policy!s:<24}{pm(*mean_se(gold.sel(policy=policy).values)):>17}")
+    from decide.envs.fisheries.offline_study import run_offline_study
+
+    seeds = range(1) if args.quick else range(*args.offline_seeds)
+    for model in ("logistic", "surplus"):
+        ds = run_offline_study(model=model, seeds=seeds)
+        gold = ds["gold_value"]
+        print(f"\n{model} fit: gold value per policy, mean ± SE over seeds {seeds}")
+        for policy in gold["policy"].values:
+            print(f"  {policy!s:<22}{pm(*mean_se(gold.sel(policy=policy).values)):>17}")
+        confirmation = [seed for seed in CONFIRMATION_SEEDS if seed in seeds]
+        subsets = {"all": list(seeds)} | ({"40-199": confirmation} if confirmation else {})
+        for label, chosen in subsets.items():
+            part = gold.sel(seed=chosen)
+            regularised = part.sel(policy="regularised").values
+            print(f"  regularised minus, seeds {label} (mean ± SE, won, median):")
+            for other in ("historical", "historical_rule", "greedy_fitted", "CE"):
+                diff = regularised - part.sel(policy=other).values
+                print(
+                    f"    {other:<20}{pm(*mean_se(diff)):>17}{int((diff > 0).sum()):>5}/"
+                    f"{diff.size}{np.median(diff):>+10.3f}"
+                )
 
 
 # ---------------------------------------------------------------- main
@@ -300,12 +354,14 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--quick", action="store_true", help="small sizes, a smoke run")
     parser.add_argument("--workers", type=int, default=2, help="processes of the proxy study")
-    parser.add_argument("--seeds", type=int, default=20, help="seeds of each proxy study")
+    parser.add_argument("--seeds", type=int, default=20, help="seeds of each proxy/choice study")
     parser.add_argument("--filter-seeds", type=int, default=1000)
     parser.add_argument("--l1-seeds", type=int, default=30)
     parser.add_argument("--grids", type=int, nargs="+", default=[50, 80])
     parser.add_argument("--horizon", type=int, default=50)
-    parser.add_argument("--offline-seeds", type=int, help="default: the study's own")
+    parser.add_argument(
+        "--offline-seeds", type=int, nargs=2, default=(0, 200), metavar=("FIRST", "STOP")
+    )
     args = parser.parse_args()
     if args.quick:
         args.seeds, args.filter_seeds = min(args.seeds, 4), min(args.filter_seeds, 100)
@@ -317,6 +373,7 @@ def main() -> None:
     sections = {
         "proxy": lambda: proxy_section(studies),
         "curves": lambda: curves_section(studies),
+        "choose": lambda: choose_section(args),
         "constrained": lambda: constrained_section(args),
         "filter": lambda: filter_section(args),
         "l1": lambda: l1_section(args),

@@ -49,6 +49,14 @@ from decide.envs.fisheries.fitting import NAMES as FIT_NAMES
 from decide.envs.fisheries.fitting import log_likelihood, maximum_likelihood
 from decide.envs.fisheries.growth import Logistic, add_process_noise, expected_next
 from decide.envs.fisheries.pomdp_builder import build_pomdp
+from decide.envs.fisheries.surplus_fit import (
+    bootstrap_surplus,
+    fit_surplus,
+    recorded_surplus,
+    surplus_log_likelihood,
+    surplus_mdp,
+)
+from decide.errors import UsageError
 from decide.robust.confidence import likelihood_set
 from decide.robust.tabular import TabularMDP
 
@@ -57,10 +65,12 @@ __all__ = [
     "GOLD_MODEL",
     "ORDER",
     "UPPER",
+    "FittedSet",
     "History",
     "bootstrap_fits",
     "confidence_set",
     "fitted_mdp",
+    "fitted_set",
     "records_log_likelihood",
     "simulate_history",
 ]
@@ -169,3 +179,69 @@ def fitted_mdp(
         Logistic(r, K), sigma_g, 0.0, n_grid, upper=UPPER, discount=discount, order=ORDER
     )
     return TabularMDP(pomdp.T, pomdp.R, discount)
+
+
+#: The model families the managers may fit (:func:`fitted_set`).
+MODELS = ("logistic", "surplus")
+
+
+@dataclass(frozen=True, eq=False)
+class FittedSet:
+    """What the managers fit to one history.
+
+    ``fitted`` is the MDP of the single fit; ``ensemble`` the confidence set of the max–min
+    (the single fit first, then the refits kept); ``fits`` (1 + k, p) the single fit and the k
+    refits (r, K, σg for the logistic; g at the knots for the surplus model); ``in_set``
+    (1 + k,) which of them are in the set; ``details`` per-history numbers of the fit.
+    """
+
+    fitted: TabularMDP
+    ensemble: tuple[TabularMDP, ...]
+    fits: np.ndarray
+    in_set: np.ndarray
+    details: dict[str, float]
+
+
+def fitted_set(
+    model: str,
+    history: History,
+    n_bootstrap: int,
+    level: float | None,
+    rng: np.random.Generator,
+    *,
+    n_grid: int = 55,
+    discount: float = 0.95,
+) -> FittedSet:
+    """The single fit, the refits and the confidence set of ``model`` (:data:`MODELS`).
+
+    ``"logistic"``: the maximum-likelihood fit and :func:`bootstrap_fits`, screened by
+    :func:`confidence_set` (3 parameters). ``"surplus"``: the penalised piecewise-linear surplus
+    of :mod:`decide.envs.fisheries.surplus_fit` and its pairs-bootstrap refits, screened by the
+    likelihood of the recorded transitions with p = ⌈tr H⌉ + 1 (effective degrees of freedom
+    and σg). ``level=None`` keeps every refit (no screening).
+    """
+    grid = {"n_grid": n_grid, "discount": discount}
+    if model == "logistic":
+        ml = _fit(history.records, history.catches)
+        boots = bootstrap_fits(history, ml, n_bootstrap, rng)
+        kept = None if level is None else confidence_set(history, ml, boots, level)
+        fitted, refits = fitted_mdp(*ml, **grid), [fitted_mdp(*b, **grid) for b in boots]
+        fits, details = np.vstack([ml, boots]), {}
+    elif model == "surplus":
+        s, z = recorded_surplus(history.records, history.catches)
+        fit = fit_surplus(s, z)
+        boots = bootstrap_surplus(s, z, fit, n_bootstrap, rng)
+        kept = None
+        if level is not None:
+            scores = [surplus_log_likelihood(b, s, z) for b in boots]
+            best = surplus_log_likelihood(fit, s, z)
+            kept = likelihood_set(scores, best, int(np.ceil(fit.dof)) + 1, level)
+        fitted = surplus_mdp(fit, upper=UPPER, **grid)
+        refits = [surplus_mdp(b, upper=UPPER, **grid) for b in boots]
+        fits = np.vstack([fit.values] + [b.values for b in boots])
+        details = {"penalty": fit.penalty, "dof": fit.dof, "sigma_g": fit.sigma_g}
+    else:
+        raise UsageError(f"model: expected one of {MODELS}, got {model!r}")
+    kept = np.ones(len(refits), dtype=bool) if kept is None else kept
+    ensemble = (fitted, *(m for m, k in zip(refits, kept, strict=True) if k))
+    return FittedSet(fitted, ensemble, fits, np.concatenate([[True], kept]), details)
