@@ -65,7 +65,6 @@ def _add_proxy(sub: argparse._SubParsersAction) -> None:
     add = proxy.add_argument
     _add_records(proxy)
     add("--candidates", type=positive_int, default=2000, metavar="N", help="candidate rules")
-    add("--lam", type=non_negative_float, default=0.5, help="UWO's weight on the variance")
     add("--out", type=output_path, required=True, metavar="PROXY.nc", help="result (netCDF)")
     add("--plot", type=output_path, default=None, metavar="FIGURE.png", help="gold vs proxy")
     add_backend(proxy)
@@ -74,7 +73,7 @@ def _add_proxy(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_records(parser: argparse.ArgumentParser) -> None:
-    """The records-and-fits options the proxy and choice studies share."""
+    """The records, fits and ensemble options the proxy and choice studies share."""
     add = parser.add_argument
     add("--corruption", type=non_negative_float, default=0.25, help="share of wrong survey records")
     add(
@@ -93,6 +92,7 @@ def _add_records(parser: argparse.ArgumentParser) -> None:
     )
     add("--seeds", type=positive_int, default=20, metavar="N", help="independent studies")
     add("--models", type=positive_int, default=5, metavar="K", help="bootstrap fits (>= 2)")
+    add("--lam", type=non_negative_float, default=0.5, help="UWO's weight on the variance")
 
 
 def _records_from(args: argparse.Namespace) -> dict:
@@ -102,6 +102,7 @@ def _records_from(args: argparse.Namespace) -> dict:
         "corruption_factor": tuple(args.factor),
         "seeds": tuple(range(args.seeds)),
         "k": args.models,
+        "lam": args.lam,
     }
 
 
@@ -147,7 +148,6 @@ def _add_choose(sub: argparse._SubParsersAction) -> None:
         help="runs per candidate with the gold model as the truth (independent uniforms)",
     )
     add("--horizon", type=positive_int, default=50, metavar="YEARS", help="years simulated")
-    add("--lam", type=non_negative_float, default=0.5, help="UWO's weight on the variance")
     add("--out", type=output_path, required=True, metavar="CHOICE.nc", help="result (netCDF)")
     add(
         "--plot",
@@ -173,7 +173,6 @@ def run_choose(args: argparse.Namespace) -> int:
         replicates=args.replicates,
         gold_replicates=args.gold_replicates,
         horizon=args.horizon,
-        lam=args.lam,
         backend=backend_from(args),
     )
     gold = ds["gold_value"]
@@ -219,7 +218,6 @@ def run_proxy(args: argparse.Namespace) -> int:
     ds = run_proxy_study(
         **_records_from(args),
         n_candidates=args.candidates,
-        lam=args.lam,
         backend=backend_from(args),
     )
     gold = ds["gold_value"].mean("seed")
