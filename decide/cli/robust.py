@@ -15,6 +15,7 @@ from decide.cli.common import (
     positive_int,
     write_dataset,
 )
+from decide.cli.robust_offline import add_offline
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
@@ -48,6 +49,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     plan.set_defaults(run=run_plan)
     _add_proxy(sub)
     _add_choose(sub)
+    add_offline(sub)
 
 
 def _add_proxy(sub: argparse._SubParsersAction) -> None:
@@ -174,6 +176,7 @@ def run_choose(args: argparse.Namespace) -> int:
         gold_replicates=args.gold_replicates,
         horizon=args.horizon,
         backend=backend_from(args),
+        quiet=args.quiet,
     )
     gold = ds["gold_value"]
     n = ds.sizes["seed"]
@@ -219,6 +222,7 @@ def run_proxy(args: argparse.Namespace) -> int:
         **_records_from(args),
         n_candidates=args.candidates,
         backend=backend_from(args),
+        quiet=args.quiet,
     )
     gold = ds["gold_value"].mean("seed")
     se = ds["gold_value"].std("seed", ddof=1) / np.sqrt(ds.sizes["seed"])

@@ -68,6 +68,7 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
+from decide import parallel
 from decide.envs.fisheries._offline_data import offline_dataset
 from decide.envs.fisheries.growth import Logistic
 from decide.envs.fisheries.offline_history import (
@@ -86,6 +87,7 @@ from decide.envs.fisheries.offline_history import (
 from decide.envs.fisheries.pomdp_builder import make_grids
 from decide.envs.fisheries.reference import ConstantEscapement, HarvestRate, reference_rules
 from decide.errors import ModelError, UsageError
+from decide.parallel import Backend
 from decide.robust.offline import Behaviour, advantage_weighted_imitation, behaviour_from_history
 from decide.robust.regularised import regularised_policy
 from decide.robust.tabular import TabularMDP, greedy_policy, policy_evaluation, value_iteration
@@ -204,6 +206,8 @@ def run_offline_study(
     n_grid: int = 55,
     discount: float = 0.95,
     eta_sweep: Sequence[float] = (),
+    backend: Backend | None = None,
+    quiet: bool = True,
 ) -> xr.Dataset:
     r"""Gold values of the offline policies over seeds (module docstring).
 
@@ -232,6 +236,10 @@ def run_offline_study(
         Grid points on [0, 2] and γ.
     eta_sweep : sequence of float
         Extra η values, reported as policies ``regularised_eta=…``.
+    backend : decide.parallel.Backend, optional
+        Where the histories run (one task each); default serial. Same numbers anywhere.
+    quiet : bool
+        No progress bar over the histories (the default; also off when not a terminal).
 
     Returns
     -------
@@ -271,8 +279,14 @@ def run_offline_study(
         "discount": float(discount),
         "eta_sweep": [float(e) for e in eta_sweep],
     }
-    runs = [_one_seed(seed, settings) for seed in seeds]
-    return offline_dataset(settings, seeds, runs)
+    tasks = {f"seed={seed}": (seed, settings) for seed in seeds}
+    done = parallel.run(_run_task, tasks, backend=backend, description="histories", quiet=quiet)
+    done.raise_failures()
+    return offline_dataset(settings, seeds, list(done.results.values()))
+
+
+def _run_task(task: tuple[int, dict]) -> dict:
+    return _one_seed(*task)
 
 
 def summary(ds: xr.Dataset, variable: str = "gold_value") -> str:

@@ -203,7 +203,11 @@ def _run_task(task: tuple[ProxySettings, int]) -> dict[str, np.ndarray]:
 
 
 def run_proxy_study(
-    settings: ProxySettings | None = None, *, backend: Backend | None = None, **changes
+    settings: ProxySettings | None = None,
+    *,
+    backend: Backend | None = None,
+    quiet: bool = True,
+    **changes,
 ) -> xr.Dataset:
     """Run the study for every seed and collect it in a Dataset.
 
@@ -213,6 +217,8 @@ def run_proxy_study(
         The study (defaults if omitted).
     backend : decide.parallel.Backend, optional
         Where the seeds run (each seed is one task); default serial. Same numbers anywhere.
+    quiet : bool
+        No progress bar over the seeds (the default; it is also off when not a terminal).
     **changes
         Fields of :class:`ProxySettings` to replace, e.g. ``corruption=0.0, seeds=(0, 1)``.
 
@@ -230,7 +236,7 @@ def run_proxy_study(
     except TypeError as error:
         raise UsageError(f"run_proxy_study: {error}") from None
     tasks = {f"seed={seed}": (settings, seed) for seed in settings.seeds}
-    done = parallel.run(_run_task, tasks, backend=backend, description="seeds", quiet=True)
+    done = parallel.run(_run_task, tasks, backend=backend, description="seeds", quiet=quiet)
     done.raise_failures()
     runs = list(done.results.values())
 

@@ -238,7 +238,11 @@ def _run_task(task: tuple[ChoiceSettings, int]) -> dict[str, np.ndarray]:
 
 
 def run_robust_choice(
-    settings: ChoiceSettings | None = None, *, backend: Backend | None = None, **changes
+    settings: ChoiceSettings | None = None,
+    *,
+    backend: Backend | None = None,
+    quiet: bool = True,
+    **changes,
 ) -> xr.Dataset:
     """Run the study for every seed and collect it in a Dataset.
 
@@ -248,6 +252,8 @@ def run_robust_choice(
         The study (defaults if omitted).
     backend : decide.parallel.Backend, optional
         Where the seeds run (one task per seed); default serial. Same numbers anywhere.
+    quiet : bool
+        No progress bar over the seeds (the default; it is also off when not a terminal).
     **changes
         Fields of :class:`ChoiceSettings` to replace, e.g. ``corruption=0.0, seeds=(0, 1)``.
 
@@ -265,6 +271,6 @@ def run_robust_choice(
     except TypeError as error:
         raise UsageError(f"run_robust_choice: {error}") from None
     tasks = {f"seed={seed}": (settings, seed) for seed in settings.seeds}
-    done = parallel.run(_run_task, tasks, backend=backend, description="seeds", quiet=True)
+    done = parallel.run(_run_task, tasks, backend=backend, description="seeds", quiet=quiet)
     done.raise_failures()
     return choice_dataset(settings, list(done.results.values()))

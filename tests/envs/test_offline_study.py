@@ -35,7 +35,7 @@ import pytest
 from decide.envs.fisheries.fitting import log_likelihood
 from decide.envs.fisheries.offline_study import run_offline_study, simulate_history, summary
 from decide.errors import UsageError
-from decide.results import parameters, validate
+from decide.results import parameters, read, validate
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +170,35 @@ def test_no_screening_keeps_every_refit_and_bad_options_are_refused():
         run_offline_study(model="spline", seeds=[1])
     with pytest.raises(UsageError, match="level"):
         run_offline_study(level=1.0, seeds=[1])
+
+
+def test_cli_runs_writes_the_dataset_and_the_figure(tmp_path, capsys):
+    from decide.cli import main
+
+    out, figure = tmp_path / "offline.nc", tmp_path / "offline.png"
+    argv = ["robust", "offline", "--model", "surplus", "--seeds", "2", "--first-seed", "40",
+            "--bootstrap", "2", "--out", str(out), "--plot", str(figure), "--quiet"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "greedy_fitted" in printed and "better on" in printed
+    ds = read(out)
+    assert list(ds.seed.values) == [40, 41] and "surplus" in ds
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = tmp_path / "bad.nc"
+    with pytest.raises(SystemExit) as exit_code:
+        main(["robust", "offline", "--level", "1.5", "--out", str(bad)])
+    assert exit_code.value.code == 2
+    assert "--level" in capsys.readouterr().err and not bad.exists()
+
+
+def test_cli_help_gives_every_default(capsys):
+    from decide.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["robust", "offline", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    text = text[text.index("options:") :]
+    for option, default in (("--model", "logistic"), ("--seeds", "40"), ("--level", "0.95"),
+                            ("--eta", "0.01"), ("--gross", "0.1"), ("--rate", "0.3")):  # fmt: skip
+        start = text.index(f"{option} ")
+        assert f"(default: {default})" in text[start : start + 200], option
