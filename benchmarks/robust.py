@@ -51,7 +51,7 @@ from decide.envs.fisheries.robust_fit import (
 )
 from decide.envs.fisheries.tracking import SIGMA_SURVEY, growth_rate_errors
 from decide.parallel import Backend, session
-from decide.results import parameters
+from decide.results import parameters, standard_error
 from decide.robust.constrained import lagrangian_plan, least_failure_probability, lp_plan
 from decide.robust.curves import EarlyStopping, best_of_n_kl, fit_curve
 
@@ -79,9 +79,7 @@ L1_REFERENCE = {"l1": "0.003", "least squares": "1.85"}
 def mean_se(values: np.ndarray) -> tuple[float, float]:
     """Mean and standard error of the mean over the last axis."""
     values = np.asarray(values, dtype=float)
-    n = values.shape[-1]
-    se = values.std(axis=-1, ddof=1) / math.sqrt(n) if n > 1 else np.zeros(values.shape[:-1])
-    return values.mean(axis=-1), se
+    return values.mean(axis=-1), np.nan_to_num(standard_error(values))
 
 
 def pm(mean: float, se: float, digits: int = 3) -> str:

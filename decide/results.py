@@ -2,6 +2,7 @@
 
 ``make_attrs`` builds the common global attributes, ``write`` stores a Dataset atomically as
 netCDF (temporary file in the same directory, then rename), ``read`` loads and validates it.
+``standard_error`` is the ± every study prints over its seeds or trials.
 """
 
 from __future__ import annotations
@@ -29,6 +30,19 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
+
+
+def standard_error(values: Any, axis: int = -1) -> Any:
+    """Standard error of the mean along ``axis``, :math:`s / \\sqrt n` with ``ddof = 1``.
+
+    NaN where fewer than two values stand along the axis (no spread to estimate). Also an
+    ``xarray`` reducer: ``da.reduce(standard_error, dim="seed")``.
+    """
+    values = np.asarray(values, dtype=float)
+    n = values.shape[axis]
+    if n < 2:
+        return np.full(np.delete(values.shape, axis % values.ndim), np.nan)[()]
+    return values.std(axis=axis, ddof=1) / np.sqrt(n)
 
 
 def make_attrs(problem: str, method: str, parameters: dict[str, Any] | None = None, **extra: Any):

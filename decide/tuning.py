@@ -30,7 +30,7 @@ import xarray as xr
 
 from decide import progress
 from decide.errors import UsageError
-from decide.results import make_attrs
+from decide.results import make_attrs, standard_error
 
 #: The ω grid of the published experiments.
 DEFAULT_ARMS = np.linspace(1.0, 1.95, 20)
@@ -274,10 +274,9 @@ def _omega_attrs(name: str = "relaxation parameter ω used") -> dict[str, str]:
 def summary(ds: xr.Dataset) -> list[tuple[str, float, float]]:
     """(method, mean total iterations over trials, its standard error) in the Dataset's order."""
     totals = ds["total_iterations"]
-    n = totals.sizes["trial"]
     rows = []
     for method in ds["strategy"].values:
         values = totals.sel(strategy=method).values.astype(float)
-        se = values.std(ddof=1) / np.sqrt(n) if n > 1 else 0.0
+        se = np.nan_to_num(standard_error(values))
         rows.append((str(method), float(values.mean()), float(se)))
     return rows

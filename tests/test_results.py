@@ -6,6 +6,7 @@ import xarray as xr
 
 from decide import results
 from decide.errors import FormatError, SchemaError
+from decide.results import standard_error
 
 
 def _dataset() -> xr.Dataset:
@@ -67,3 +68,12 @@ def test_read_rejects_non_netcdf(tmp_path):
         results.read(path)
     with pytest.raises(FormatError, match="no such file"):
         results.read(tmp_path / "missing.nc")
+
+
+def test_standard_error_is_the_sample_sd_over_root_n():
+    # s = 1 for (1, 2, 3), so the standard error is 1/√3; one value has no spread: NaN
+    assert standard_error([1.0, 2.0, 3.0]) == pytest.approx(1 / np.sqrt(3), rel=1e-15)
+    assert np.isnan(standard_error([4.0]))
+    np.testing.assert_allclose(standard_error([[0.0, 2.0], [1.0, 5.0]], axis=0), [0.5, 1.5])
+    da = xr.DataArray([[1.0, 2.0, 3.0], [2.0, 2.0, 2.0]], dims=("policy", "seed"))
+    np.testing.assert_allclose(da.reduce(standard_error, dim="seed"), [1 / np.sqrt(3), 0.0])

@@ -165,6 +165,7 @@ def _add_choose(sub: argparse._SubParsersAction) -> None:
 
 def run_choose(args: argparse.Namespace) -> int:
     from decide.envs.fisheries.robust_choice import KINDS, run_robust_choice
+    from decide.results import standard_error
 
     ds = run_robust_choice(
         **_records_from(args),
@@ -188,12 +189,12 @@ def run_choose(args: argparse.Namespace) -> int:
         gain = 100 * (value - single) / single.mean()
         counts = [kinds[name] for name in ds["chosen"].sel(objective=objective).values]
         chosen = " ".join(f"{kind} {counts.count(kind)}" for kind in KINDS)
-        mean = f"{float(value.mean()):.3f} ± {_se(value.values):.3f}"
-        gained = f"{float(gain.mean()):+.1f} ± {_se(gain.values):.1f} %"
+        mean = f"{float(value.mean()):.3f} ± {standard_error(value.values):.3f}"
+        gained = f"{float(gain.mean()):+.1f} ± {standard_error(gain.values):.1f} %"
         collapse = float(ds["gold_collapse"].sel(objective=objective).mean())
         print(f"{objective:<10}{mean:>18}{gained:>18}{collapse:>13.3f}  {chosen}")
-    best = ds["gold_optimum"]
-    print(f"best candidate under gold: {float(best.mean()):.3f} ± {_se(best.values):.3f}; "
+    best = ds["gold_optimum"].values
+    print(f"best candidate under gold: {best.mean():.3f} ± {standard_error(best):.3f}; "
           f"± is one standard error over {n} seeds")  # fmt: skip
     write_dataset(ds, args.out)
     if args.plot is not None:
@@ -204,18 +205,12 @@ def run_choose(args: argparse.Namespace) -> int:
     return 0
 
 
-def _se(values) -> float:
-    """Standard error of the mean of a 1-D array (nan for a single value)."""
-    import numpy as np
-
-    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
-
-
 def run_proxy(args: argparse.Namespace) -> int:
     import numpy as np
 
     from decide.envs.fisheries._proxy_plot import plot_proxy_study
     from decide.envs.fisheries.proxy_study import run_proxy_study
+    from decide.results import standard_error
     from decide.robust.curves import fit_curve
 
     ds = run_proxy_study(
@@ -225,7 +220,7 @@ def run_proxy(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     gold = ds["gold_value"].mean("seed")
-    se = ds["gold_value"].std("seed", ddof=1) / np.sqrt(ds.sizes["seed"])
+    se = ds["gold_value"].reduce(standard_error, dim="seed")
     n, d = ds["n"].values, ds["d"].values
     print(f"{'objective':<10}{'gold at n=' + str(n[-1]):>18}{'peak (n)':>16}{'fitted d*':>11}")
     for objective in ds["objective"].values:

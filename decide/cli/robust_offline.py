@@ -60,6 +60,7 @@ def add_offline(sub: argparse._SubParsersAction) -> None:
 
 def run_offline(args: argparse.Namespace) -> int:
     from decide.envs.fisheries.offline_study import run_offline_study, summary
+    from decide.results import standard_error
 
     ds = run_offline_study(
         model=args.model,
@@ -77,7 +78,7 @@ def run_offline(args: argparse.Namespace) -> int:
     print("regularised minus    mean ± SE over histories   better on")
     for other in COMPARED:
         diff = (gold.sel(policy="regularised") - gold.sel(policy=other)).values
-        se = diff.std(ddof=1) / diff.size**0.5 if diff.size > 1 else float("nan")
+        se = standard_error(diff)
         print(f"{other:<20}{diff.mean():>+10.3f} ± {se:.3f}{int((diff > 0).sum()):>12}/{diff.size}")
     write_dataset(ds, args.out)
     if args.plot is not None:

@@ -9,6 +9,7 @@ import xarray as xr
 
 from decide._atomic import save_figure
 from decide.envs.fisheries._proxy_plot import COLOURS, LABELS
+from decide.results import standard_error
 
 KIND_COLOURS = {"POMDP": "tab:purple", "CE": "tab:blue", "MSY": "tab:red", "TAC": "tab:green"}
 
@@ -34,7 +35,7 @@ def plot_choice(ds: xr.Dataset, path: str | Path) -> Path:
         values = ds["gold_value"].sel(objective=objective).values
         colour = COLOURS.get(objective)
         chosen_axis.scatter(i + jitter, values, s=12, color=colour, alpha=0.6)
-        half = 1.96 * values.std(ddof=1) / np.sqrt(values.size) if values.size > 1 else 0.0
+        half = 1.96 * np.nan_to_num(standard_error(values))
         chosen_axis.errorbar(i + 0.3, values.mean(), yerr=half, fmt="o", color=colour, capsize=4)
     best = float(ds["gold_optimum"].mean())
     chosen_axis.axhline(best, color="k", ls=":", lw=1, label="best candidate (mean)")

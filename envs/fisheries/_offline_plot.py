@@ -8,6 +8,7 @@ import numpy as np
 import xarray as xr
 
 from decide._atomic import save_figure
+from decide.results import standard_error
 
 #: The learnt policy the right panel compares every other policy with.
 FOCUS = "regularised"
@@ -15,8 +16,7 @@ FOCUS = "regularised"
 
 def _mean_half(values: np.ndarray) -> tuple[float, float]:
     """Mean over the last axis and the half-width of its 95 % interval (1.96 SE)."""
-    n = values.shape[-1]
-    half = 1.96 * values.std(axis=-1, ddof=1) / np.sqrt(n) if n > 1 else 0.0
+    half = 1.96 * np.nan_to_num(standard_error(values))
     return float(values.mean(axis=-1)), float(half)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from decide._atomic import save_figure
-from decide.results import parameters
+from decide.results import parameters, standard_error
 
 COLOURS = {"single": "tab:red", "mean": "tab:orange", "wco": "tab:blue", "uwo": "tab:green"}
 LABELS = {"single": "single fit", "mean": "ensemble mean", "wco": "WCO", "uwo": "UWO"}
@@ -17,10 +17,7 @@ LABELS = {"single": "single fit", "mean": "ensemble mean", "wco": "WCO", "uwo": 
 def _band(ds: xr.Dataset, name: str, objective: str) -> tuple[np.ndarray, np.ndarray]:
     """Mean over seeds and half-width of its 95 % interval (1.96 SE; 0 with one seed)."""
     values = ds[name].sel(objective=objective).transpose("pressure", "seed").values
-    mean = values.mean(axis=1)
-    seeds = values.shape[1]
-    half = 1.96 * values.std(axis=1, ddof=1) / np.sqrt(seeds) if seeds > 1 else 0.0 * mean
-    return mean, half
+    return values.mean(axis=1), 1.96 * np.nan_to_num(standard_error(values, axis=1))
 
 
 def plot_proxy_study(ds: xr.Dataset, path: str | Path) -> Path:

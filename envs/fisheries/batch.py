@@ -43,7 +43,7 @@ from decide.envs.fisheries.reference import reference_rules
 from decide.errors import UsageError
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.pointbased import PointBased
-from decide.results import make_attrs
+from decide.results import make_attrs, standard_error
 
 #: The later study's priors (uniform): r on (0, 2), K on (0, 1), σg on (0, 0.5).
 RAM_PRIORS = {"r": (0.0, 2.0), "K": (0.0, 1.0), "sigma_g": (0.0, 0.5)}
@@ -186,7 +186,7 @@ def _stock_dataset(task, fitted, sigma_g, grids, start, rows) -> xr.Dataset:
             run = outcome[name]
             value = np.minimum(grids.states[run["state"]], grids.actions[run["action"]]) @ weights
             npv[0, i, j] = value.mean()
-            se[0, i, j] = value.std(ddof=1) / np.sqrt(value.size) if value.size > 1 else np.nan
+            se[0, i, j] = standard_error(value)
             final = grids.states[run["final_state"]]
             collapse[0, i, j] = np.mean(final < s.collapse_threshold * fitted["K"])
     ssp, ss = ("stock", "sigma_m", "policy"), ("stock", "sigma_m")

@@ -88,6 +88,7 @@ from decide.envs.fisheries.pomdp_builder import make_grids
 from decide.envs.fisheries.reference import ConstantEscapement, HarvestRate, reference_rules
 from decide.errors import ModelError, UsageError
 from decide.parallel import Backend
+from decide.results import standard_error
 from decide.robust.offline import Behaviour, advantage_weighted_imitation, behaviour_from_history
 from decide.robust.regularised import regularised_policy
 from decide.robust.tabular import TabularMDP, greedy_policy, policy_evaluation, value_iteration
@@ -294,7 +295,7 @@ def summary(ds: xr.Dataset, variable: str = "gold_value") -> str:
     values = ds[variable]
     n = values.sizes["seed"]
     mean = values.mean("seed")
-    se = values.std("seed", ddof=1) / np.sqrt(n) if n > 1 else 0.0 * mean
+    se = values.reduce(standard_error, dim="seed").fillna(0.0)
     lines = [f"{'policy':<24}{'mean':>9}{'se':>8}   ({variable}, {n} seeds)"]
     for name in values["policy"].values:
         lines.append(f"{name:<24}{float(mean.sel(policy=name)):>9.4f}"
