@@ -205,6 +205,7 @@ class FittedSet:
 def fitted_set(
     model: str,
     history: History,
+    ml: np.ndarray,
     n_bootstrap: int,
     level: float | None,
     rng: np.random.Generator,
@@ -214,7 +215,8 @@ def fitted_set(
 ) -> FittedSet:
     """The single fit, the refits and the confidence set of ``model`` (:data:`MODELS`).
 
-    ``"logistic"``: the maximum-likelihood fit and :func:`bootstrap_fits`, screened by
+    ``ml`` is the logistic maximum-likelihood fit (r, K, σg) of the records.
+    ``"logistic"``: ``ml`` and its :func:`bootstrap_fits`, screened by
     :func:`confidence_set` (3 parameters). ``"surplus"``: the penalised piecewise-linear surplus
     of :mod:`decide.envs.fisheries.surplus_fit` and its pairs-bootstrap refits, screened by the
     likelihood of the recorded transitions with p = ⌈tr H⌉ + 1 (effective degrees of freedom
@@ -222,7 +224,6 @@ def fitted_set(
     """
     grid = {"n_grid": n_grid, "discount": discount}
     if model == "logistic":
-        ml = _fit(history.records, history.catches)
         boots = bootstrap_fits(history, ml, n_bootstrap, rng)
         kept = None if level is None else confidence_set(history, ml, boots, level)
         fitted, refits = fitted_mdp(*ml, **grid), [fitted_mdp(*b, **grid) for b in boots]

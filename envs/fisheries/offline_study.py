@@ -142,10 +142,10 @@ def _one_seed(seed: int, settings: dict) -> dict:
         rate=settings["rate"],
         rate_jitter=settings["rate_jitter"],
     )
-    models = fitted_set(settings["model"], history, settings["n_bootstrap"], settings["level"],
-                        rng, n_grid=n_grid, discount=discount)  # fmt: skip
+    ml = _fit(history.records, history.catches)  # the logistic fit, also behind CE, MSY, TAC
+    models = fitted_set(settings["model"], history, ml, settings["n_bootstrap"],
+                        settings["level"], rng, n_grid=n_grid, discount=discount)  # fmt: skip
     fitted, ensemble = models.fitted, models.ensemble
-    ml = _fit(history.records, history.catches)  # the logistic fit behind CE, MSY and TAC
     gold = fitted_mdp(*GOLD, settings["sigma_g"], n_grid=n_grid, discount=discount)
     grids = make_grids(GOLD_MODEL, n_grid, upper=UPPER)
     behaviour: Behaviour = behaviour_from_history(
