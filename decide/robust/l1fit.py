@@ -154,7 +154,7 @@ def l1_fit(
     L1Fit
         The best iterate by objective, its objective, the objective history and the step count.
     """
-    _check_settings(step, decay, iterations)
+    steps = step_sizes(step, decay, iterations)
     theta = np.array(theta0, dtype=float, ndmin=1)
     if theta.ndim != 1 or not np.all(np.isfinite(theta)):
         raise UsageError(f"theta0: expected a finite 1-D array, got {theta0!r}")
@@ -165,9 +165,8 @@ def l1_fit(
     m = r.size
     history = [float(np.abs(r).mean())]
     best_theta, best = theta.copy(), history[0]
-    eta = float(step)
     taken = 0
-    for _ in range(iterations):
+    for eta in steps:
         g = _jacobian(jacobian, theta, m).T @ np.sign(r) / m
         # drop the components that push against an active bound (outside the box's tangent cone)
         g[((theta <= lower) & (g > 0)) | ((theta >= upper) & (g < 0))] = 0.0
@@ -176,7 +175,6 @@ def l1_fit(
             break
         direction = g / norm if normalise else g
         theta = np.clip(theta - eta * direction, lower, upper)
-        eta *= decay
         taken += 1
         r = _residual(residual, theta)
         if r.size != m:
