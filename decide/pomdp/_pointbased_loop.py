@@ -171,6 +171,8 @@ def search(solver, state, start: float, callback, run) -> Outcome:
                 break
             loop.chunk(upper - lower)
     except KeyboardInterrupt:
+        if solver.on_interrupt == "raise":
+            raise
         outcome.interrupted, outcome.reason = True, "interrupted"
     outcome.iterations = loop.trials
     loop.prune(recent=np.iinfo(np.int64).max)

@@ -26,7 +26,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -130,6 +130,10 @@ class PointBased:
         Prune vectors whenever their number grew by this factor since the last pruning.
     report_interval : float
         Seconds between history entries and callback calls.
+    on_interrupt : {"keep", "raise"}
+        What Ctrl-C does: ``"keep"`` ends the search and returns the best policy so far
+        (``interrupted=True``); ``"raise"`` lets ``KeyboardInterrupt`` through, for callers to
+        whom a cut-short solve is no result (a task of a batch, the kernels' warm-up).
     """
 
     time_limit: float = 10.0
@@ -139,8 +143,13 @@ class PointBased:
     trial_gap_ratio: float | tuple[float, ...] = (0.5, 0.9)
     prune_growth: float = 1.5
     report_interval: float = 0.2
+    on_interrupt: Literal["keep", "raise"] = "keep"
 
     def __post_init__(self) -> None:
+        if self.on_interrupt not in ("keep", "raise"):
+            raise UsageError(
+                f"PointBased.on_interrupt: expected 'keep' or 'raise', got {self.on_interrupt!r}"
+            )
         ratios = self.trial_gap_ratio
         if isinstance(ratios, list):
             object.__setattr__(self, "trial_gap_ratio", ratios := tuple(ratios))
@@ -214,10 +223,9 @@ def compile_kernels() -> None:
 
     Runs once per process before the first solve's clock starts, so that ``time_limit`` and
     ``solve_time_s`` measure the search rather than the compiler. A Ctrl-C during this warm-up
-    is raised again (there is no policy to keep yet), not taken as the end of the Tiger solve.
+    reaches the caller (there is no policy to keep yet), not taken as the end of the Tiger solve.
     """
     from decide.pomdp.problems import tiger
 
-    warm_up = PointBased(time_limit=10.0, max_iterations=100)._search(tiger(), callback=None)
-    if warm_up.interrupted:
-        raise KeyboardInterrupt
+    warm_up = PointBased(time_limit=10.0, max_iterations=100, on_interrupt="raise")
+    warm_up._search(tiger(), callback=None)

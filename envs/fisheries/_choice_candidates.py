@@ -98,13 +98,14 @@ def build_candidates(models: np.ndarray, spec: PipelineSpec) -> Candidates:
     if models.ndim != 2 or models.shape[1] != 3 or not np.all(np.isfinite(models)):
         raise ModelError("models", f"expected finite rows (r, K, sigma_g), got {models.shape}")
     grids = spec.grids
-    solver = PointBased(time_limit=SOLVE_TIME_LIMIT, max_iterations=spec.trials)
+    # Ctrl-C must not leave a cut-short policy among the candidates: the seed is not finished
+    solver = PointBased(
+        time_limit=SOLVE_TIME_LIMIT, max_iterations=spec.trials, on_interrupt="raise"
+    )
     names, sources, kinds, policies, pomdps = [], [], [], [], []
     for index, row in enumerate(models):
         pomdp = model_pomdp(row, spec)
         result = solver.solve(pomdp)
-        if result.stop_reason == "interrupted":  # Ctrl-C: the seed is not finished
-            raise KeyboardInterrupt
         rules = reference_rules(Logistic(r=row[0], K=row[1]), spec.discount, ORDER, spec.upper)
         tables = {name: rule.action_table(grids) for name, rule in rules.items()}
         pomdps.append(pomdp)

@@ -164,13 +164,13 @@ def solve_stock(task: StockTask) -> xr.Dataset:
     }
     start = int(nearest_index(grids.states, task.series.biomass[-1]))
     u = common_uniforms(stock_seed(s.seed, task.index), s.replicates, s.years)
-    solver = PointBased(time_limit=s.time_limit, target_gap=s.target_gap, max_iterations=s.trials)
+    # Ctrl-C must not store a cut-short solve as finished: the stock is left for --resume
+    solver = PointBased(time_limit=s.time_limit, target_gap=s.target_gap,
+                        max_iterations=s.trials, on_interrupt="raise")  # fmt: skip
     rows = []
     for sigma_m in s.sigma_ms:
         pomdp = stock_pomdp(model, sigma_g, sigma_m, s)
         result = solver.solve(pomdp)
-        if result.stop_reason == "interrupted":  # Ctrl-C: this stock is not finished
-            raise KeyboardInterrupt
         agents = {**tables, "POMDP": result.policy}
         outcome = {name: rollouts(pomdp, agents[name], u, start) for name in POLICIES}
         rows.append((result, outcome))

@@ -4,7 +4,6 @@ reproducible per-stock results, and the partial store that lets a run resume."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import os
 import re
@@ -322,14 +321,13 @@ def test_cli_help_and_bad_input(capsys, tmp_path):
 def test_ctrl_c_during_a_solve_leaves_the_stock_unfinished(fast_tasks, tmp_path, monkeypatch):
     """The solver takes Ctrl-C as "stop and keep the best policy"; in a batch that would store a
     cut-short solve as finished and carry on, so the stock must be abandoned instead."""
-    from decide.envs.fisheries import batch
+    from decide.pomdp import pointbased
 
-    class CtrlC(batch.PointBased):
-        def solve(self, pomdp, **kwargs):
-            result = super().solve(pomdp, **kwargs)
-            return dataclasses.replace(result, interrupted=True, stop_reason="interrupted")
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(batch, "PointBased", CtrlC)
+    pointbased.compile_kernels()  # the warm-up is not what this test interrupts
+    monkeypatch.setattr(pointbased, "run_trials", ctrl_c)  # Ctrl-C inside a solve's trials
     with pytest.raises(KeyboardInterrupt):
         run_batch(fast_tasks, FAST, tmp_path / "study.nc", quiet=True)
     assert PartialStore(tmp_path / "study.nc", FAST, resume=True).finished() == set()

@@ -212,6 +212,19 @@ def test_when_every_bootstrap_model_is_gold_every_ensemble_picks_a_best_gold_can
         assert run["gold"][chosen] >= run["gold"][best] - 4 * np.sqrt(2) * se, objective
 
 
+def test_ctrl_c_in_a_solve_leaves_no_cut_short_candidate(monkeypatch):
+    """A solver keeps its best policy on Ctrl-C; a candidate built from it would look finished."""
+    from decide.pomdp import pointbased
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    pointbased.compile_kernels()
+    monkeypatch.setattr(pointbased, "run_trials", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        build_candidates(np.array([GOLD, WRONG]), SPEC)
+
+
 def test_injected_models_must_have_one_row_per_fit():
     with pytest.raises(ModelError, match="models"):
         run_seed(ChoiceSettings(seeds=(0,), **TINY), 0, models=np.array([GOLD] * 2))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import subprocess
 import sys
@@ -245,17 +244,29 @@ def _random_pomdp() -> TabularPOMDP:
     return TabularPOMDP(T=T, Z=Z, R=rng.normal(size=(S, A)), discount=0.9, b0=np.full(S, 1 / S))
 
 
+def ctrl_c(*args, **kwargs):
+    raise KeyboardInterrupt
+
+
 def test_ctrl_c_during_the_kernel_warm_up_is_not_swallowed(monkeypatch):
-    """The warm-up is a short Tiger search, which takes Ctrl-C as "stop, keep the policy";
-    here it must reach the caller instead, or the real solve would run on regardless."""
-    real_search = PointBased._search
-
-    def interrupted_search(self, pomdp, callback):
-        return dataclasses.replace(real_search(self, pomdp, callback), interrupted=True)
-
-    monkeypatch.setattr(PointBased, "_search", interrupted_search)
+    """The warm-up is a short Tiger search; a search takes Ctrl-C as "stop, keep the policy" by
+    default, but here it must reach the caller, or the real solve would run on regardless."""
+    monkeypatch.setattr(pointbased, "run_trials", ctrl_c)  # Ctrl-C inside the first trials
     with pytest.raises(KeyboardInterrupt):
         pointbased.compile_kernels.__wrapped__()
+
+
+def test_on_interrupt_raise_lets_ctrl_c_through(warm, shared_file):
+    pomdp = read_pomdp(shared_file("pomdp/RockSample_5_5.pomdp"))
+
+    def callback(progress):
+        raise KeyboardInterrupt
+
+    solver = PointBased(time_limit=60, report_interval=0.05, on_interrupt="raise")
+    with pytest.raises(KeyboardInterrupt):
+        solver.solve(pomdp, callback=callback)
+    with pytest.raises(UsageError, match="on_interrupt"):
+        PointBased(on_interrupt="ignore")
 
 
 def test_a_trial_budget_makes_the_search_independent_of_timing(monkeypatch):
