@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from required import require_module
 
 from decide.errors import ModelError
 from decide.pareto.indicators import hausdorff, hypervolume, igd
@@ -66,7 +67,7 @@ def test_hypervolume_matches_grid_count(m, data):
 
 @pytest.mark.parametrize("m", [2, 3])
 def test_hypervolume_matches_pymoo(m):
-    hv = pytest.importorskip("pymoo.indicators.hv")
+    hv = require_module("pymoo.indicators.hv")
     rng = np.random.default_rng(m)
     F = rng.random((400, m))
     F /= np.linalg.norm(F, axis=1, keepdims=True)

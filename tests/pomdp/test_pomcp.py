@@ -19,6 +19,7 @@ from decide.pomdp._kernels import pomcp as kernels
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.pomcp import POMCP
 from decide.pomdp.problems import tiger
+from decide.pomdp.simulate import simulate
 
 # Exact expected 60-step discounted return of the optimal Tiger policy (listen until the counts
 # of the two observations differ by 2, then open the other door), from its Markov chain over
@@ -288,7 +289,6 @@ def test_discount_horizon_limits_depth():
 
 
 def test_runs_in_the_simulator():
-    simulate = pytest.importorskip("decide.pomdp.simulate").simulate
     planner = POMCP(n_simulations=300, max_depth=10).solve(tiger(), seed=0)
     ds = simulate(tiger(), planner, replicates=2, steps=5, seed=0)
     assert ds["action"].shape == (2, 5)

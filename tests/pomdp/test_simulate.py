@@ -6,7 +6,7 @@ import pytest
 from decide import results
 from decide.errors import ModelError, UsageError
 from decide.pomdp._kernels.simulate import rollout_alpha, sparse_rows
-from decide.pomdp.policy import AlphaVectorPolicy
+from decide.pomdp.policy import AlphaVectorPolicy, load_policy
 from decide.pomdp.problems import rock_sample, tiger
 from decide.pomdp.simulate import simulate
 
@@ -65,9 +65,6 @@ def test_sarsop_tiger_policy_value():
 
 
 def test_sarsop_rock_sample_policy_value(shared_file):
-    pytest.importorskip("decide.pomdp.policyx")
-    from decide.pomdp.policy import load_policy
-
     policy = load_policy(shared_file("pomdp/sarsop-policies/RockSample_4_4.policy"))
     model = rock_sample(4, 4)
     assert policy.value(model.b0) == pytest.approx(17.9245, abs=1e-4)  # SARSOP's lower bound
