@@ -109,11 +109,13 @@ def _penalty_matrix(knots: np.ndarray) -> np.ndarray:
 def _solve(s: np.ndarray, z: np.ndarray, penalty: float, knots: np.ndarray) -> tuple:
     B = _design(s, knots)
     A = B.T @ B + penalty * _penalty_matrix(knots)
-    try:
-        coef = np.linalg.solve(A, B.T @ z)
-    except np.linalg.LinAlgError:
+    # A is symmetric positive semi-definite: it is singular, in floating point, when its smallest
+    # eigenvalue is below size · eps of its largest (LAPACK's solve need not raise then).
+    eigenvalues = np.linalg.eigvalsh(A)
+    if not eigenvalues[0] > A.shape[0] * np.finfo(float).eps * max(eigenvalues[-1], 0.0):
         why = "no escapement > 0, or penalty 0 with a knot interval without records"
-        raise ModelError("transitions", f"the surplus is not determined ({why})") from None
+        raise ModelError("transitions", f"the surplus is not determined ({why})")
+    coef = np.linalg.solve(A, B.T @ z)
     dof = float(np.trace(np.linalg.solve(A, B.T @ B)))
     rss = float(np.sum((z - B @ coef) ** 2))
     return coef, dof, rss

@@ -338,7 +338,7 @@ class WeightedSum:
         shift = 0.5 * w * self.tau * np.sign(c) if l1 else np.zeros_like(c)
         if free.any():
             rhs = -(self.g + shift)[free] - Q[np.ix_(free, ~free)] @ c[~free]
-            c[free] = np.linalg.solve(Q[np.ix_(free, free)], rhs)
+            c[free] = np.linalg.lstsq(Q[np.ix_(free, free)], rhs, rcond=None)[0]
         return c
 
     def lbfgsb(self, w: float, guess: np.ndarray) -> np.ndarray:

@@ -99,5 +99,7 @@ def test_fit_errors():
         penalised_fit(np.linspace(0, 1, 5), np.zeros(5), -1.0)
     with pytest.raises(ModelError, match="not determined"):
         penalised_fit(np.zeros(5), np.zeros(5), 1.0)
+    with pytest.raises(ModelError, match="not determined"):  # no records above 0.5, λ = 0
+        penalised_fit(np.linspace(0.05, 0.5, 8), np.ones(8), 0.0)
     with pytest.raises(ModelError, match="records"):
         recorded_surplus(np.ones(2), np.zeros(2))
