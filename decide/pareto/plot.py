@@ -76,7 +76,8 @@ def plot_pareto(found: ParetoSet, path: str | Path, *, problem: Problem | None =
         ax_front.legend(loc="best", fontsize=8)
     ax_front.set_xlabel("f1")
     ax_front.set_ylabel("f2")
-    ax_front.set_title(f"{len(F)} non-dominated points, {found.counts.evaluations:,} evaluations")
+    counts = found.counts
+    ax_front.set_title(f"{len(F)} non-dominated points, {counts.f:,} f + {counts.jac:,} jac")
     fig.suptitle(f"{found.problem}: {found.method}")
     fig.tight_layout()
     return save_figure(fig, path)

@@ -3,8 +3,8 @@
 A problem is minimised over the box :math:`Q = [lower, upper]`. ``jac`` (optional) returns one
 gradient per objective, or for a non-smooth objective one subgradient; ``pareto_set`` (optional,
 for tests and benchmarks) samples the known Pareto set. Counting is separate from the problem:
-an :class:`Evaluator` wraps it for one solve and counts rows of ``f`` and ``jac`` and the PDE
-solves they cost.
+an :class:`Evaluator` wraps it for one solve and counts the points at which ``f`` and ``jac``
+were evaluated and the PDE solves they cost (:class:`Counts`, which also prices a Jacobian).
 """
 
 from __future__ import annotations
@@ -88,18 +88,46 @@ def check_points(problem: Problem, X: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Counts:
-    """Evaluations spent: rows of ``f``, rows of ``jac`` and the PDE solves they cost."""
+    r"""Work spent on a problem with ``n_obj`` = m objectives in ``dim`` = d variables.
 
+    ``f`` counts the points at which ``f`` was evaluated (each yields all m values), ``jac`` the
+    points at which ``jac`` was evaluated (each yields the whole m × d Jacobian) and
+    ``pde_solves`` the PDE solves they cost. Two prices of a Jacobian give the costs, in
+    evaluations of ``f``:
+
+    - :attr:`cost_adjoint` :math:`= n_f + m\,n_{jac}`: each objective's gradient costs one
+      evaluation, as with an adjoint solve;
+    - :attr:`cost_fd` :math:`= n_f + d\,n_{jac}`: forward differences, where one evaluation of
+      ``f`` at each of d shifted points gives every objective's partial derivatives at once.
+    """
+
+    n_obj: int
+    dim: int
     f: int = 0
     jac: int = 0
     pde_solves: int = 0
 
+    @classmethod
+    def of(cls, problem: Problem) -> Counts:
+        """Zero counts for ``problem``."""
+        return cls(problem.n_obj, problem.dim)
+
     @property
-    def evaluations(self) -> int:
-        """Function plus gradient evaluations (a gradient counts as one evaluation)."""
-        return self.f + self.jac
+    def cost_adjoint(self) -> int:
+        r""":math:`n_f + m\,n_{jac}`: one evaluation per objective's gradient."""
+        return self.f + self.n_obj * self.jac
+
+    @property
+    def cost_fd(self) -> int:
+        r""":math:`n_f + d\,n_{jac}`: a Jacobian by forward differences."""
+        return self.f + self.dim * self.jac
 
     def __iadd__(self, other: Counts) -> Counts:
+        if (other.n_obj, other.dim) != (self.n_obj, self.dim):
+            raise ValueError(
+                f"cannot add counts of a problem with (m, d) = ({other.n_obj}, {other.dim}) "
+                f"to counts with (m, d) = ({self.n_obj}, {self.dim})"
+            )
         self.f += other.f
         self.jac += other.jac
         self.pde_solves += other.pde_solves
@@ -111,15 +139,20 @@ class Evaluator:
     """A problem with counters: every algorithm evaluates through one of these."""
 
     problem: Problem
-    counts: Counts = field(default_factory=Counts)
+    counts: Counts = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.counts = Counts.of(self.problem)
 
     def f(self, X: np.ndarray) -> np.ndarray:
+        """``problem.f(X)``, counting ``len(X)`` function evaluations."""
         X = check_points(self.problem, X)
         self.counts.f += len(X)
         self.counts.pde_solves += len(X) * self.problem.solves_per_f
         return np.asarray(self.problem.f(X), dtype=float).reshape(len(X), self.problem.n_obj)
 
     def jac(self, X: np.ndarray) -> np.ndarray:
+        """``problem.jac(X)``, counting ``len(X)`` Jacobian evaluations."""
         X = check_points(self.problem, X)
         self.counts.jac += len(X)
         self.counts.pde_solves += len(X) * self.problem.solves_per_jac

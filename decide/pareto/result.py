@@ -116,7 +116,8 @@ class ParetoSet:
             box_diameter=self.boxes.diameter,
             f_evaluations=self.counts.f,
             jac_evaluations=self.counts.jac,
-            evaluations=self.counts.evaluations,
+            cost_adjoint=self.counts.cost_adjoint,
+            cost_fd=self.counts.cost_fd,
             pde_solves=self.counts.pde_solves,
         )
         return xr.Dataset(data, coords=coords, attrs=attrs)

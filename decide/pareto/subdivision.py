@@ -86,7 +86,7 @@ class _Covering:
 
     def _levels(self, problem: Problem, seed, callback: Callback | None, quiet: bool) -> ParetoSet:
         rng = np.random.default_rng(seed)
-        counts = Counts()
+        counts = Counts.of(problem)
         boxes = BoxSet.domain(problem.lower, problem.upper)
         points = np.empty((0, problem.dim))
         vals = np.empty((0, problem.n_obj))

@@ -131,6 +131,33 @@ def test_counts_are_honest():
     assert (found.counts.f, found.counts.jac) == (calls["f"], calls["jac"])
 
 
+def test_sampling_evaluates_points_per_box_in_every_bisected_box():
+    problem = make_problem("zdt1", dim=2)
+    found = pareto_set(problem, "sampling", seed=0, levels=6, points_per_box=4)
+    boxes_before = (1, *found.history[:-1])  # each level bisects every box it starts with
+    n_f = sum(4 * 2 * n for n in boxes_before)
+    assert (found.counts.f, found.counts.jac) == (n_f, 0)
+    assert found.counts.cost_adjoint == found.counts.cost_fd == n_f
+
+
+def test_evaluator_counts_points_and_prices_a_jacobian():
+    problem = make_problem("dtlz2", dim=6)  # m = 3, d = 6
+    ev = Evaluator(problem)
+    X = np.full((7, 6), 0.5)
+    ev.f(X)
+    ev.jac(X[:5])
+    ev.f(X[:1])
+    counts = ev.counts
+    assert (counts.f, counts.jac) == (8, 5)
+    assert (counts.cost_adjoint, counts.cost_fd) == (8 + 3 * 5, 8 + 6 * 5)
+
+
+def test_counts_of_different_problems_do_not_add():
+    counts = Evaluator(make_problem("dtlz2", dim=6)).counts
+    with pytest.raises(ValueError, match="m, d"):
+        counts += Evaluator(make_problem("zdt1", dim=6)).counts
+
+
 def test_ctrl_c_keeps_the_last_finished_level():
     problem = make_problem("quadratics", dim=2)
 

@@ -16,6 +16,7 @@ def test_subdivision_covers_the_weighted_sum_reference(name, dim, levels):
     assert found.boxes.contains(reference).all()
     assert hausdorff(found.boxes.centres, reference) <= 2 * found.boxes.diameter
     assert found.counts.pde_solves == found.counts.f + 2 * found.counts.jac
+    assert found.counts.cost_adjoint == found.counts.pde_solves  # m = 2, 2 solves per jac
 
 
 def test_non_smooth_l1_cost_is_covered_by_eps_descent():

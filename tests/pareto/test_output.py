@@ -21,7 +21,10 @@ def test_dataset_follows_the_schema_and_round_trips(found, tmp_path):
     ds = results.validate(found.to_dataset())
     assert ds.sizes["box"] == len(found) and ds.sizes["dim"] == 2 and ds.sizes["objective"] == 2
     assert list(ds["boxes"].values) == list(found.history)
-    assert ds.attrs["evaluations"] == found.counts.f + found.counts.jac
+    attrs, (m, d) = ds.attrs, (2, 2)
+    assert (attrs["f_evaluations"], attrs["jac_evaluations"]) == (found.counts.f, found.counts.jac)
+    assert attrs["cost_adjoint"] == found.counts.f + m * found.counts.jac
+    assert attrs["cost_fd"] == found.counts.f + d * found.counts.jac
     np.testing.assert_allclose(ds["centre"] - ds["radius"], found.boxes.centres - found.boxes.radii)
     back = results.read(results.write(ds, tmp_path / "pareto.nc"))
     np.testing.assert_array_equal(back["key"].values, found.boxes.keys)
