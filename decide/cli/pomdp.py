@@ -38,7 +38,20 @@ def _add_solve(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("problem", metavar="PROBLEM", help=PROBLEM_HELP)
     parser.add_argument(
-        "--time-limit", type=positive_float, default=10.0, metavar="SECONDS", help="time budget"
+        "--time-limit",
+        type=positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="time budget; machine-dependent: where it stops the search, the policy depends on "
+        "the CPU and its load (with --trials, set it high enough never to fire)",
+    )
+    parser.add_argument(
+        "--trials",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="trial budget: the search then does not depend on timing, so the same problem "
+        "gives the same policy and bounds on any machine; default: stop at the time limit",
     )
     parser.add_argument(
         "--target-gap",
@@ -47,7 +60,12 @@ def _add_solve(commands: argparse._SubParsersAction) -> None:
         metavar="G",
         help="stop when upper − lower bound at b0 is at most G",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the belief sampling")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="recorded with the policy; the point-based search itself draws no random numbers",
+    )
     parser.add_argument(
         "--out", type=output_path, required=True, metavar="POLICY.nc", help="policy (netCDF)"
     )
@@ -121,10 +139,12 @@ def run_solve(args: argparse.Namespace) -> int:
     compile_kernels()  # first, so that once the line below is printed the search is running
     print(describe(pomdp))
     options = {"time_limit": args.time_limit, "target_gap": args.target_gap}
-    with progress.bar(args.time_limit, "solving", quiet=args.quiet, unit="s") as bar:
+    options["max_iterations"] = args.trials
+    total, unit = (args.time_limit, "s") if args.trials is None else (args.trials, "trial")
+    with progress.bar(total, "solving", quiet=args.quiet, unit=unit) as bar:
 
         def show(state) -> None:
-            bar.n = min(state.elapsed, args.time_limit)
+            bar.n = min(state.elapsed if args.trials is None else state.iteration, total)
             bar.set_postfix_str(f"LB {state.lower_bound:.6g}  UB {state.upper_bound:.6g}")
 
         result = solve(pomdp, "pointbased", seed=args.seed, callback=show, **options)
@@ -148,7 +168,7 @@ def _policy_summary(pomdp: TabularPOMDP, result) -> str:
         ("lower bound at b0", f"{result.lower_bound:.6g}"),
         ("upper bound at b0", f"{result.upper_bound:.6g}"),
         ("gap", f"{result.upper_bound - result.lower_bound:.6g}"),
-        ("solve time", f"{result.solve_time_s:.2f} s ({status})"),
+        ("solve time", f"{result.solve_time_s:.2f} s, {result.iterations} trials ({status})"),
         ("alpha vectors", f"{policy.n_vectors} ({per_action})"),
         ("action at b0", pomdp.actions[policy.action(pomdp.b0)]),
     ]

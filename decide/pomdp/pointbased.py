@@ -112,7 +112,9 @@ class PointBased:
     Parameters
     ----------
     time_limit : float
-        Seconds of search (initial bounds included).
+        Seconds of search (initial bounds included); ``math.inf`` (only with ``max_iterations``)
+        for no clock at all. Where the time limit stops the search, the policy depends on the
+        machine's speed and load.
     target_gap : float
         Stop once :math:`\\overline V(b_0) - \\underline V(b_0)` is at most this.
     max_iterations : int or None
@@ -164,9 +166,12 @@ class PointBased:
         }
         if self.max_iterations is not None:
             checks["max_iterations"] = self.max_iterations >= 1
+        if self.time_limit == math.inf and self.max_iterations is None:
+            raise UsageError("PointBased.time_limit: math.inf needs a trial budget, max_iterations")
         for name, ok in checks.items():
             value = getattr(self, name)
-            finite = all(math.isfinite(float(v)) for v in np.atleast_1d(value))
+            unbounded = name == "time_limit" and value == math.inf
+            finite = unbounded or all(math.isfinite(float(v)) for v in np.atleast_1d(value))
             if not ok or not finite:
                 raise UsageError(f"PointBased.{name}: invalid value {value!r}")
 

