@@ -8,8 +8,18 @@ OUT := results
 SYSTEM_PYTHON ?= /usr/bin/python3
 DOLFINX_VENV := .venv-dolfinx
 DOLFINX_STAMP := $(DOLFINX_VENV)/.installed-stamp
+# The oldest-versions venv: every runtime dependency at the lower bound pyproject.toml claims.
+OLDEST_VENV := .venv-oldest
+OLDEST_STAMP := $(OLDEST_VENV)/.installed-stamp
+# The linalg, robust and tuning tests exercise the scipy.sparse API that sets scipy's bound;
+# test_linalg_solvers.py is left out: its random matrices need scipy>=1.15 (random_array's rng=).
+OLDEST_TESTS := tests/pomdp tests/envs/test_fisheries_pomdp.py tests/envs/test_fisheries_env.py \
+	tests/test_results.py tests/linalg/test_linalg_csr.py tests/linalg/test_linalg_spectral.py \
+	tests/linalg/test_linalg_tuned.py tests/robust tests/test_tuning.py
+VERSIONS := import platform, numpy, scipy, numba, xarray; print('python', platform.python_version(), \
+	*(f'| {m.__name__} {m.__version__}' for m in (numpy, scipy, numba, xarray)))
 
-.PHONY: setup demo test lint clean test-dolfinx
+.PHONY: setup demo test lint clean test-dolfinx test-oldest versions
 
 setup: $(STAMP)
 
@@ -31,8 +41,11 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
+versions: $(STAMP)
+	@$(BIN)/python -c "$(VERSIONS)"
+
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(OLDEST_VENV) $(OUT) .pytest_cache .ruff_cache
 
 $(DOLFINX_STAMP): pyproject.toml .ci/dolfinx-constraints.txt
 	$(SYSTEM_PYTHON) -m venv --system-site-packages $(DOLFINX_VENV)
@@ -42,3 +55,17 @@ $(DOLFINX_STAMP): pyproject.toml .ci/dolfinx-constraints.txt
 # Backend parity tests against dolfinx; they fail (not skip) here if dolfinx cannot be imported.
 test-dolfinx: $(DOLFINX_STAMP)
 	DECIDE_REQUIRE_DOLFINX=1 $(DOLFINX_VENV)/bin/pytest -q tests/envs/pde -m dolfinx
+
+# Keeps the lower bounds honest: a separate venv with .ci/oldest-constraints.txt pinning each runtime
+# dependency to its lower bound in pyproject.toml, then the POMDP, fisheries, results, sparse
+# linear algebra, robust and tuning tests ($(OLDEST_TESTS)).
+$(OLDEST_STAMP): pyproject.toml .ci/oldest-constraints.txt
+	rm -rf $(OLDEST_VENV)
+	$(PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_VENV)/bin/pip install --quiet --upgrade pip
+	$(OLDEST_VENV)/bin/pip install --quiet -c .ci/oldest-constraints.txt -e '.[test]'
+	touch $(OLDEST_STAMP)
+
+test-oldest: $(OLDEST_STAMP)
+	@$(OLDEST_VENV)/bin/python -c "$(VERSIONS)"
+	$(OLDEST_VENV)/bin/pytest -q $(OLDEST_TESTS)
