@@ -67,7 +67,16 @@ def _add_study(sub: argparse._SubParsersAction) -> None:
         type=positive_float,
         default=60.0,
         metavar="SECONDS",
-        help="solver budget per scenario",
+        help="solver budget per scenario (with --trials, a cap that should not be reached)",
+    )
+    parser.add_argument(
+        "--trials",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="solver trial budget per scenario; makes every number reproducible on any machine "
+        "(the solve still stops at --time-limit, so set it high enough); default: stop at the "
+        "time limit",
     )
     parser.add_argument(
         "--target-gap",
@@ -147,16 +156,18 @@ def run_study_command(args: argparse.Namespace) -> int:
     backend = backend_from(args)
     with contextlib.ExitStack() as stack:
         bars: dict[float, object] = {}
+        total, unit = (args.time_limit, "s") if args.trials is None else (args.trials, "trial")
 
         def show(sigma_m: float, state) -> None:
             if sigma_m not in bars:
                 for old in bars.values():
                     old.close()
                 label = f"solving sigma_m={sigma_m:g}"
-                bar = progress.bar(args.time_limit, label, quiet=args.quiet, unit="s")
+                bar = progress.bar(total, label, quiet=args.quiet, unit=unit)
                 bars[sigma_m] = stack.enter_context(bar)
             bar = bars[sigma_m]
-            bar.n = min(state.elapsed, args.time_limit)
+            done = state.elapsed if args.trials is None else state.iteration
+            bar.n = min(done, total)
             bar.set_postfix_str(f"LB {state.lower_bound:.6g}  UB {state.upper_bound:.6g}")
 
         ds = run_study(
@@ -167,6 +178,7 @@ def run_study_command(args: argparse.Namespace) -> int:
             args.time_limit,
             _policyx_dir(args),
             target_gap=args.target_gap,
+            trials=args.trials,
             trajectories=not args.no_trajectories,
             callback=show if backend.kind == "serial" else None,
             backend=backend,

@@ -86,6 +86,7 @@ def run_study(
     *,
     policies: Sequence[str] | None = None,
     target_gap: float = 1e-3,
+    trials: int | None = None,
     model: GrowthModel = PAPER_MODEL,
     n_grid: int = 100,
     discount: float = 0.95,
@@ -107,13 +108,17 @@ def run_study(
     replicates, seed : int
         Monte Carlo replicates and the seed of their uniforms (same seed, same numbers).
     time_limit : float
-        Seconds of point-based search per scenario.
+        Seconds of point-based search per scenario (with ``trials``, only a safety cap).
     policyx_dir : path, optional
         A folder with the paper's ``.policyx`` files and ``index.csv``; adds policy "SARSOP".
     policies : sequence of str, optional
         Subset of CE, MSY, TAC, POMDP (and SARSOP); default all available.
     target_gap : float
         The solver stops once the gap at b0 is at most this.
+    trials : int, optional
+        A trial budget per solve (``PointBased.max_iterations``): the same policy on any
+        machine, as ``decide batch ram --trials``; None: stop at ``time_limit`` seconds, so the
+        policy depends on the machine's speed and load.
     model, n_grid, discount : growth model, grid size, γ
         The paper's: logistic r = 0.75, K = 1; 100 points on [0, 2K]; 0.95.
     years : int
@@ -143,6 +148,8 @@ def run_study(
         Global attributes: :func:`decide.results.make_attrs` plus S*, B_MSY, MSY, F_MSY.
     """
     names = _policy_names(policies, policyx_dir is not None)
+    if trials is not None and trials < 1:
+        raise UsageError(f"trials: expected a budget >= 1 or None, got {trials}")
     if replicates < 1 or years < 1:
         raise UsageError(f"replicates and years must be >= 1, got {replicates} and {years}")
     sigma_ms = [float(s) for s in sigma_ms]
@@ -156,7 +163,7 @@ def run_study(
     backend = backend or Backend()
     if callback is not None and backend.kind != "serial":
         raise UsageError("callback: only with the serial backend (solves elsewhere report none)")
-    solver = PointBased(time_limit=time_limit, target_gap=target_gap)
+    solver = PointBased(time_limit=time_limit, target_gap=target_gap, max_iterations=trials)
     tasks = {
         f"sigma_m={sigma_m:g}": _Scenario(
             build_pomdp(model, sigma_g, sigma_m, n_grid, discount=discount),
@@ -180,6 +187,7 @@ def run_study(
         "seed": seed,
         "time_limit": time_limit,
         "target_gap": target_gap,
+        "trials": trials,
         "model": repr(model),
         "n_grid": n_grid,
         "discount": discount,

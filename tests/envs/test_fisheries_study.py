@@ -77,7 +77,10 @@ def value_iteration(pomdp, tol=1e-12):
 
 def test_pomdp_at_zero_measurement_noise_equals_dynamic_programming():
     pomdp = build_pomdp(sigma_g=0.15, sigma_m=0.0)
-    result = PointBased(time_limit=30, target_gap=1e-4).solve(pomdp)
+    # a work budget, not a clock: gap 1e-4 took 439 trials (2 s) when measured; the time limit
+    # is only a cap that a loaded machine must not reach
+    result = PointBased(time_limit=600, target_gap=1e-4, max_iterations=2000).solve(pomdp)
+    assert result.stop_reason == "converged"
     Q = value_iteration(pomdp)
     exact = float((pomdp.b0 @ Q).max())  # the first action is blind, then the state is seen
     assert result.lower_bound - 1e-9 <= exact <= result.upper_bound + 1e-9
@@ -90,12 +93,13 @@ def test_pomdp_at_zero_measurement_noise_equals_dynamic_programming():
 
 
 def test_same_seed_same_numbers_and_every_policy_sees_the_same_draws():
-    first = run_study(0.15, (0.1,), 300, seed=11, policies=("CE", "TAC"), time_limit=1)
-    again = run_study(0.15, (0.1,), 300, seed=11, policies=("TAC",), time_limit=1)
+    # rules only: nothing is solved, so no time limit or trial budget enters these numbers
+    first = run_study(0.15, (0.1,), 300, seed=11, policies=("CE", "TAC"))
+    again = run_study(0.15, (0.1,), 300, seed=11, policies=("TAC",))
     np.testing.assert_array_equal(first["npv"].sel(policy="TAC"), again["npv"].sel(policy="TAC"))
     obs = first["observation"].isel(scenario=0, year=0)  # same state, same uniform, same survey
     np.testing.assert_array_equal(obs.sel(policy="CE"), obs.sel(policy="TAC"))
-    other = run_study(0.15, (0.1,), 300, seed=12, policies=("TAC",), time_limit=1)
+    other = run_study(0.15, (0.1,), 300, seed=12, policies=("TAC",))
     assert not np.array_equal(other["npv"], again["npv"])
 
 
@@ -156,7 +160,8 @@ def test_kernel_gives_the_same_numbers_without_jit():
 
 
 def test_dataset_schema_definitions_and_round_trip(tmp_path, policyx_dir):
-    ds = run_study(0.15, (0.0,), 50, seed=1, policyx_dir=policyx_dir, time_limit=5)
+    # gap 1e-3 at σm = 0 took 271 trials (under 2 s) when measured: a budget of 1000 converges
+    ds = run_study(0.15, (0.0,), 50, seed=1, policyx_dir=policyx_dir, time_limit=600, trials=1000)
     assert list(ds["policy"].values) == ["CE", "MSY", "TAC", "POMDP", "SARSOP"]
     assert dict(ds.sizes) == {"scenario": 1, "policy": 5, "replicate": 50, "year": 99}
     assert ds["year"].values[0] == 2 and ds["year"].values[-1] == 100
@@ -171,6 +176,7 @@ def test_dataset_schema_definitions_and_round_trip(tmp_path, policyx_dir):
     back = results.read(path, required_vars=("npv", "collapsed", "stock", "lower_bound"))
     np.testing.assert_array_equal(back["npv"], ds["npv"])
     assert results.parameters(back)["policyx_files"]["0"].endswith(".policyx")
+    assert results.parameters(back)["trials"] == 1000
     rules = run_study(0.15, (0.0, 0.15), 20, policies=("CE", "MSY"), trajectories=False)
     assert rules["sigma_m"].values.tolist() == [0.0, 0.15] and "stock" not in rules
     assert np.all(np.isnan(rules["lower_bound"])) and results.validate(rules) is rules
@@ -198,10 +204,11 @@ def test_policy_lookup_and_bad_arguments(tmp_path, policyx_dir):
 def test_cli_writes_the_dataset_table_and_figure(tmp_path, capsys, policyx_dir):
     out, fig = tmp_path / "study.nc", tmp_path / "study.png"
     argv = ["fisheries", "study", "--sigma-m", "0", "--replicates", "100", "--seed", "2"]
-    argv += ["--time-limit", "10", "--out", str(out), "--plot", str(fig), "--quiet"]
+    argv += ["--trials", "1000", "--time-limit", "600"]  # converges at 271 trials (see above)
+    argv += ["--out", str(out), "--plot", str(fig), "--quiet"]
     assert main([*argv, "--policyx-dir", policyx_dir]) == 0
     text = capsys.readouterr().out
-    assert "SARSOP" in text and "solve sigma_m=0: bounds at b0" in text
+    assert "SARSOP" in text and "solve sigma_m=0: bounds at b0" in text and "(converged)" in text
     assert results.read(out)["npv"].shape == (1, 5, 100)
     assert fig.read_bytes()[:4] == b"\x89PNG"
 
@@ -216,16 +223,30 @@ def test_cli_errors_are_one_line_and_write_nothing(tmp_path, capsys, monkeypatch
     assert "DECIDE_DATA_DIR" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_our_pomdp_matches_the_published_policies_within_20_seconds(policyx_dir):
-    """Our solver, 20 s a scenario, vs the paper's 15,000 s SARSOP policies on the same seeds.
+#: Trial budgets of the match test, per σm. Measured (benchmarks/fisheries_solve.py, seed 2019,
+#: 1000 replicates): the paired difference ours − paper first clears −2 SE at 150 trials at
+#: σm = 0 (−0.0003 ± 0.0006; −0.0063 ± 0.0018 at 100) and at 100 trials at σm = 0.1 and 0.15
+#: (−0.0020 ± 0.0018, +0.0001 ± 0.0014; −0.0090 ± 0.0037 and −0.0079 ± 0.0026 at 50).
+MATCH_TRIALS = {0.0: 150, 0.1: 100, 0.15: 100}
 
-    The 60 s version with the timing ratio is benchmarks/fisheries_solve.py.
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sigma_m", sorted(MATCH_TRIALS))
+def test_our_pomdp_matches_the_published_policies_on_common_random_numbers(policyx_dir, sigma_m):
+    """Our policy under a trial budget vs the paper's SARSOP policy, paired replicate by
+    replicate: both see the same random numbers, so the SE of the difference (0.001–0.002) is
+    far below either NPV's own (0.034). A trial budget, not a clock, fixes our policy.
+
+    The time to reach SARSOP's value, beside SARSOP's measured time: benchmarks/fisheries_solve.py.
     """
-    ds = run_study(0.15, (0.0, 0.1, 0.15), 1000, seed=2019, time_limit=20, policyx_dir=policyx_dir)
-    assert np.all(ds["solve_time_s"].values <= 20 * 1.05)
-    ours, paper = ds["npv_mean"].sel(policy="POMDP"), ds["npv_mean"].sel(policy="SARSOP")
-    assert np.all(ours >= paper - ds["npv_se"].sel(policy="SARSOP"))
+    budget = {"time_limit": 3600, "trials": MATCH_TRIALS[sigma_m]}
+    ds = run_study(0.15, (sigma_m,), 1000, seed=2019, policyx_dir=policyx_dir, trajectories=False,
+                   **budget)  # fmt: skip
+    assert ds["stop_reason"].item() == "iteration limit"  # the budget, not the cap
+    difference = ds["npv"].sel(policy="POMDP") - ds["npv"].sel(policy="SARSOP")
+    paired_se = float(difference.std("replicate", ddof=1)) / np.sqrt(difference.sizes["replicate"])
+    assert paired_se < float(ds["npv_se"].sel(policy="SARSOP")) / 10  # pairing is what helps
+    assert float(difference.mean("replicate")) >= -2 * paired_se
 
 
 def test_scenarios_on_worker_processes_give_the_serial_numbers():
