@@ -16,6 +16,8 @@ OLDEST_STAMP := $(OLDEST_VENV)/.installed-stamp
 OLDEST_TESTS := tests/pomdp tests/envs/test_fisheries_pomdp.py tests/envs/test_fisheries_env.py \
 	tests/test_results.py tests/linalg/test_linalg_csr.py tests/linalg/test_linalg_spectral.py \
 	tests/linalg/test_linalg_tuned.py tests/robust tests/test_tuning.py
+# One pytest worker per CPU; a test file stays on one worker (its module-level caches with it).
+PARALLEL := -n auto --dist loadfile
 VERSIONS := import platform, numpy, scipy, numba, xarray; print('python', platform.python_version(), \
 	*(f'| {m.__name__} {m.__version__}' for m in (numpy, scipy, numba, xarray)))
 
@@ -39,7 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PARALLEL)
 
 versions: $(STAMP)
 	@$(BIN)/python -c "$(VERSIONS)"
@@ -68,4 +70,4 @@ $(OLDEST_STAMP): pyproject.toml .ci/oldest-constraints.txt
 
 test-oldest: $(OLDEST_STAMP)
 	@$(OLDEST_VENV)/bin/python -c "$(VERSIONS)"
-	$(OLDEST_VENV)/bin/pytest -q $(OLDEST_TESTS)
+	$(OLDEST_VENV)/bin/pytest -q $(PARALLEL) $(OLDEST_TESTS)
