@@ -78,8 +78,8 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         default=None,
         metavar="SECONDS",
         help="also stop the solve after this many seconds (initial bounds included); "
-        "machine-dependent: once it fires, the quotas depend on the CPU and its load "
-        "(default: no time limit)",
+        "machine-dependent: once it fires, the quotas depend on the CPU and its load; "
+        "None: no time limit",
     )
     parser.add_argument(
         "--extraction",
