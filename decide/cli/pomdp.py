@@ -19,7 +19,9 @@ from decide.errors import UsageError
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.solve import load_problem, solve
 
-PROBLEM_HELP = "a Cassandra .pomdp file, or a built-in problem: tiger, rocksample-N-K"
+PROBLEM_HELP = (
+    "a Cassandra .pomdp file, a POMDPX .pomdpx file, or a built-in problem: tiger, rocksample-N-K"
+)
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:

@@ -51,11 +51,15 @@ def solve(
 
 
 def load_problem(spec: str | Path) -> TabularPOMDP:
-    """A POMDP from a Cassandra ``.pomdp`` file or a built-in problem such as ``rocksample-4-4``."""
+    """A POMDP from a Cassandra ``.pomdp`` file, a POMDPX ``.pomdpx`` file (flattened to its
+    joint state) or a built-in problem such as ``rocksample-4-4``."""
     from decide.pomdp.cassandra import read_pomdp
+    from decide.pomdp.pomdpx import read_pomdpx
     from decide.pomdp.problems import builtin_problem
 
     path = Path(spec)
+    if path.suffix == ".pomdpx":
+        return read_pomdpx(path).pomdp
     if path.suffix == ".pomdp" or path.exists():
         return read_pomdp(path)
     return builtin_problem(str(spec))

@@ -1,0 +1,342 @@
+r"""Reader of POMDPX, SARSOP's factored XML model format.
+
+A POMDPX file declares state variables (each with a previous and a current name), observation
+variables, one action variable and reward variables; conditional probability tables give the
+initial belief, the transition of each state variable and the distribution of each observation
+variable given their parents, and ``<Func>`` tables give additive rewards. The joint state is the
+product of the state variables in their declared order (the first varies slowest), likewise the
+joint observation, and
+
+.. math:: T(s' \mid s, a) = \prod_i P(x_i' \mid \mathrm{pa}_i), \quad
+          Z(o \mid s', a) = \prod_j P(o_j \mid \mathrm{pa}_j), \quad
+          R(s, a) = \sum_k \mathbb{E}_{s'}\, r_k(\mathrm{pa}_k).
+
+A ``TBL`` entry's ``<Instance>`` names one value per parent and then one of the variable itself:
+a value name (``s3``, ``o3``, ``a3`` where ``<NumValues>`` counts them; or a 0-based index),
+``*`` (every value, the table's numbers repeated) or ``-``
+(every value, the table listing them in order, last position fastest). ``identity`` and
+``uniform`` stand for those tables; a later entry overrides an earlier one. The XML is parsed
+with expat and any document type declaration is refused, so no entity is ever expanded. Every
+fault raises :class:`decide.errors.FormatError` with the line of the element at fault.
+
+``fullyObs`` is read and reported (:attr:`PomdpxModel.fully_observed`); the model returned is
+the flat POMDP over the joint state.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.parsers import expat
+
+import numpy as np
+
+from decide.errors import FormatError, ModelError, UsageError
+from decide.pomdp.model import TabularPOMDP
+
+
+@dataclass
+class _Node:
+    tag: str
+    attrs: dict[str, str]
+    line: int
+    children: list[_Node] = field(default_factory=list)
+    text: str = ""
+
+    def all(self, tag: str) -> list[_Node]:
+        return [c for c in self.children if c.tag == tag]
+
+    def one(self, tag: str, where: str) -> _Node:
+        found = self.all(tag)
+        if len(found) != 1:
+            raise FormatError(f"<{self.tag}>: expected one <{tag}>, found {len(found)}", path=where,
+                              line=self.line)  # fmt: skip
+        return found[0]
+
+
+def _parse_xml(text: str | bytes, where: str) -> _Node:
+    """The element tree with line numbers; a DOCTYPE (and so any entity) is refused."""
+    parser = expat.ParserCreate()
+    root = _Node("#document", {}, 1)
+    stack = [root]
+
+    def start(tag, attrs):
+        node = _Node(tag, attrs, parser.CurrentLineNumber)
+        stack[-1].children.append(node)
+        stack.append(node)
+
+    def end(tag):
+        stack.pop()
+
+    def data(chunk):
+        stack[-1].text += chunk
+
+    def doctype(*args):
+        raise FormatError("document type declarations are not allowed", path=where,
+                          line=parser.CurrentLineNumber)  # fmt: skip
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.CharacterDataHandler, parser.StartDoctypeDeclHandler = data, doctype
+    parser.EntityDeclHandler = doctype
+    try:
+        parser.Parse(text, True)
+    except expat.ExpatError as error:
+        raise FormatError(f"not well-formed XML: {expat.errors.messages[error.code]}", path=where,
+                          line=error.lineno) from None  # fmt: skip
+    if len(root.children) != 1 or root.children[0].tag != "pomdpx":
+        raise FormatError("expected a <pomdpx> root element", path=where, line=1)
+    return root.children[0]
+
+
+@dataclass(frozen=True)
+class _Var:
+    values: tuple[str, ...]
+    line: int
+
+    @property
+    def size(self) -> int:
+        return len(self.values)
+
+
+@dataclass(frozen=True)
+class PomdpxModel:
+    """A POMDPX file read: the flat POMDP and the factored layout it came from."""
+
+    pomdp: TabularPOMDP
+    state_variables: tuple[tuple[str, tuple[str, ...]], ...]
+    observation_variables: tuple[tuple[str, tuple[str, ...]], ...]
+    fully_observed: tuple[str, ...]
+
+
+class _Reader:
+    def __init__(self, root: _Node, where: str):
+        self.root, self.where = root, where
+        variables = root.one("Variable", where)
+        self.prev: dict[str, _Var] = {}
+        self.curr: dict[str, _Var] = {}
+        self.obs: dict[str, _Var] = {}
+        self.fully: list[str] = []
+        self.prev_of: dict[str, str] = {}
+        for node in variables.all("StateVar"):
+            var = self._values(node)
+            prev, curr = self._attr(node, "vnamePrev"), self._attr(node, "vnameCurr")
+            self.prev[prev], self.curr[curr], self.prev_of[curr] = var, var, prev
+            if node.attrs.get("fullyObs", "false").strip().lower() == "true":
+                self.fully.append(curr)
+        for node in variables.all("ObsVar"):
+            self.obs[self._attr(node, "vname")] = self._values(node)
+        actions = variables.all("ActionVar")
+        if len(actions) != 1:
+            raise self.error(variables, f"expected one <ActionVar>, found {len(actions)}")
+        self.action_name = self._attr(actions[0], "vname")
+        self.action = self._values(actions[0])
+        self.rewards = {self._attr(n, "vname") for n in variables.all("RewardVar")}
+        if not self.prev or not self.obs:
+            raise self.error(variables, "expected at least one <StateVar> and one <ObsVar>")
+
+    def error(self, node: _Node, message: str) -> FormatError:
+        return FormatError(f"<{node.tag}>: {message}", path=self.where, line=node.line)
+
+    def _attr(self, node: _Node, name: str) -> str:
+        if not node.attrs.get(name, "").strip():
+            raise self.error(node, f"missing attribute {name!r}")
+        return node.attrs[name].strip()
+
+    def _values(self, node: _Node) -> _Var:
+        enum, count = node.all("ValueEnum"), node.all("NumValues")
+        if len(enum) + len(count) != 1:
+            raise self.error(node, "expected one <ValueEnum> or <NumValues>")
+        if enum:
+            names = tuple(enum[0].text.split())
+        else:
+            try:
+                n = int(count[0].text)
+            except ValueError:
+                got = count[0].text.strip()
+                raise self.error(count[0], f"expected a count, got {got!r}") from None
+            prefix = {"StateVar": "s", "ObsVar": "o", "ActionVar": "a"}[node.tag]
+            names = tuple(f"{prefix}{i}" for i in range(n))
+        if not names or len(set(names)) != len(names):
+            raise self.error(node, "expected distinct value names, at least one")
+        return _Var(names, node.line)
+
+    def variable(self, name: str, node: _Node) -> _Var:
+        for table in (self.prev, self.curr, self.obs):
+            if name in table:
+                return table[name]
+        if name == self.action_name:
+            return self.action
+        raise self.error(node, f"unknown variable {name!r}")
+
+    # ---- tables ----
+
+    def table(self, node: _Node, kind: str) -> tuple[list[str], np.ndarray]:
+        """The axes' variable names and the dense table of a <CondProb> (kind "prob", axes
+        parents then the variable) or a <Func> (kind "value", axes the parents)."""
+        var_node = node.one("Var", self.where)
+        var = var_node.text.strip()
+        parents_text = node.one("Parent", self.where).text.split()
+        parents = [] if parents_text == ["null"] else parents_text
+        names = parents + ([var] if kind == "prob" else [])
+        if kind == "value" and var not in self.rewards:
+            raise self.error(var_node, f"expected a reward variable, got {var!r}")
+        dims = [self.variable(name, node) for name in names]
+        out = np.zeros([d.size for d in dims])
+        parameter = node.one("Parameter", self.where)
+        if parameter.attrs.get("type", "TBL").strip() != "TBL":
+            raise self.error(parameter, "only type='TBL' is supported")
+        body = "ProbTable" if kind == "prob" else "ValueTable"
+        for entry in parameter.all("Entry"):
+            self._entry(entry, body, dims, out)
+        return names, out
+
+    def _entry(self, entry: _Node, body: str, dims: list[_Var], out: np.ndarray) -> None:
+        instance = entry.one("Instance", self.where)
+        tokens = instance.text.split()
+        if len(tokens) != len(dims):
+            raise self.error(instance, f"expected {len(dims)} values, got {len(tokens)}")
+        index, shape = [], []
+        for token, dim in zip(tokens, dims, strict=True):
+            if token in ("*", "-"):
+                index.append(slice(None))
+                shape.append(dim.size if token == "-" else 1)
+            else:
+                index.append(self._value_index(token, dim, instance))
+                shape.append(1)
+        table = entry.one(body, self.where)
+        values = self._numbers(table, tokens, dims, shape)
+        target = out[tuple(index)]
+        keep = [s for s, i in zip(shape, index, strict=True) if isinstance(i, slice)]
+        out[tuple(index)] = np.broadcast_to(values.reshape(keep), target.shape)
+
+    def _value_index(self, token: str, dim: _Var, node: _Node) -> int:
+        if token in dim.values:
+            return dim.values.index(token)
+        if token.isdigit() and int(token) < dim.size:
+            return int(token)
+        raise self.error(node, f"unknown value {token!r}; expected one of {' '.join(dim.values)}")
+
+    def _numbers(self, table: _Node, tokens, dims, shape) -> np.ndarray:
+        text = table.text.split()
+        dashes = [d.size for t, d in zip(tokens, dims, strict=True) if t == "-"]
+        if text == ["identity"]:
+            if len(dashes) != 2 or dashes[0] != dashes[1]:
+                raise self.error(table, "identity needs two '-' positions of the same size")
+            return np.eye(dashes[0])
+        if text == ["uniform"]:
+            if tokens[-1] not in ("*", "-"):
+                raise self.error(table, "uniform needs '*' or '-' in the last position")
+            return np.full(math.prod(dashes), 1.0 / dims[-1].size)
+        try:
+            numbers = np.array([float(x) for x in text])
+        except ValueError:
+            got = " ".join(text[:3])
+            raise self.error(table, f"expected numbers, identity or uniform, got {got!r}") from None
+        if not np.all(np.isfinite(numbers)):
+            raise self.error(table, "expected finite numbers")
+        need = math.prod(dashes)
+        if numbers.size == need:
+            return numbers
+        if numbers.size == 1:
+            return np.full(need, numbers[0])
+        raise self.error(table, f"expected {need} numbers, got {numbers.size}")
+
+    # ---- the joint model ----
+
+    def joint(self, section: str, names: list[str], kind: str = "prob") -> np.ndarray:
+        """Product (kind "prob") or sum (kind "value") of a section's tables over ``names``."""
+        node = self.root.one(section, self.where)
+        tag = "CondProb" if kind == "prob" else "Func"
+        sizes = [self.variable(n, node).size for n in names]
+        result = np.ones(sizes) if kind == "prob" else np.zeros(sizes)
+        for child in node.all(tag):
+            axes, table = self.table(child, kind)
+            missing = [v for v in axes if v not in names]
+            if missing:
+                raise self.error(child, f"variable {missing[0]!r} cannot appear in <{section}>")
+            if len(set(axes)) != len(axes):
+                raise self.error(child, "a variable appears twice among <Var> and <Parent>")
+            order = sorted(range(len(axes)), key=lambda i: names.index(axes[i]))
+            shape = [size if name in axes else 1 for name, size in zip(names, sizes, strict=True)]
+            placed = table.transpose(order).reshape(shape)
+            result = result * placed if kind == "prob" else result + placed
+        return result
+
+
+def parse_pomdpx(text: str | bytes, *, where: str = "<text>", name: str = "pomdpx") -> PomdpxModel:
+    """Read a POMDPX document into its flat POMDP (see the module docstring)."""
+    reader = _Reader(_parse_xml(text, where), where)
+    root = reader.root
+    try:
+        discount = float(root.one("Discount", where).text)
+    except ValueError:
+        raise reader.error(root.one("Discount", where), "expected a number") from None
+    prev, curr, obs = list(reader.prev), list(reader.curr), list(reader.obs)
+    a = reader.action_name
+    S = math.prod(v.size for v in reader.prev.values())
+    O = math.prod(v.size for v in reader.obs.values())
+    A = reader.action.size
+    _check_memory(reader, A, S, O)
+    b0 = reader.joint("InitialStateBelief", prev).reshape(S)
+    T = reader.joint("StateTransitionFunction", [a, *prev, *curr]).reshape(A, S, S)
+    Z = reader.joint("ObsFunction", [a, *curr, *obs]).reshape(A, S, O)
+    R_full = reader.joint("RewardFunction", [a, *prev, *curr], kind="value").reshape(A, S, S)
+    R = np.einsum("ast,ast->sa", T, R_full)
+    _check_distributions(reader, T, Z, b0)
+    states = _joint_names([reader.prev[v].values for v in prev])
+    observations = _joint_names([reader.obs[v].values for v in obs])
+    try:
+        labels = {"states": states, "actions": reader.action.values, "observations": observations}
+        pomdp = TabularPOMDP(T=T, Z=Z, R=R, discount=discount, b0=b0, name=name, **labels)
+    except ModelError as error:
+        raise FormatError(str(error), path=where) from None
+    return PomdpxModel(
+        pomdp,
+        tuple((v, reader.prev[v].values) for v in prev),
+        tuple((v, reader.obs[v].values) for v in obs),
+        tuple(reader.prev_of[c] for c in reader.fully),
+    )
+
+
+def _check_memory(reader: _Reader, A: int, S: int, O: int) -> None:
+    """Refuse, before allocating, a flat model larger than the memory available."""
+    need = 8 * (3 * A * S * S + 2 * A * S * O)  # T, its reward twin and a product; Z twice
+    pages = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if need > pages:
+        raise UsageError(
+            f"{reader.where}: the flat model ({A} actions × {S} joint states × {O} joint "
+            f"observations) needs {need / 2**30:.1f} GiB as dense arrays, {pages / 2**30:.1f} GiB "
+            "are available; sparse models are not supported yet"
+        )
+
+
+def _check_distributions(reader: _Reader, T, Z, b0) -> None:
+    for section, P in (
+        ("StateTransitionFunction", T),
+        ("ObsFunction", Z),
+        ("InitialStateBelief", b0),
+    ):
+        sums = P.sum(axis=-1)
+        if np.any(P < 0) or not np.allclose(sums, 1.0, atol=1e-6):
+            node = reader.root.one(section, reader.where)
+            worst = float(np.max(np.abs(sums - 1.0)))
+            raise reader.error(node, f"probabilities must be ≥ 0 and sum to 1 (off by {worst:.3g})")
+
+
+def _joint_names(values: list[tuple[str, ...]]) -> tuple[str, ...]:
+    names = [""]
+    for vals in values:
+        names = [f"{n}+{v}" if n else v for n in names for v in vals]
+    return tuple(names)
+
+
+def read_pomdpx(path: str | Path) -> PomdpxModel:
+    """Read a ``.pomdpx`` file; faults raise :class:`FormatError` naming the file and line."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise FormatError(f"cannot read: {error.strerror}", path=path) from None
+    return parse_pomdpx(data, where=str(path), name=path.stem)
