@@ -1,4 +1,4 @@
-r"""Reader of POMDPX, SARSOP's factored XML model format.
+r"""Reader and writer of POMDPX, SARSOP's factored XML model format.
 
 A POMDPX file declares state variables (each with a previous and a current name), observation
 variables, one action variable and reward variables; conditional probability tables give the
@@ -20,7 +20,8 @@ with expat and any document type declaration is refused, so no entity is ever ex
 fault raises :class:`decide.errors.FormatError` with the line of the element at fault.
 
 ``fullyObs`` is read and reported (:attr:`PomdpxModel.fully_observed`); the model returned is
-the flat POMDP over the joint state.
+the flat POMDP over the joint state. :func:`write_pomdpx` writes a flat POMDP as one state, one
+observation and one action variable, rows in full or, where sparse, entry by entry.
 """
 
 from __future__ import annotations
@@ -30,9 +31,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
+from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
 
+from decide._atomic import atomic_write_text
 from decide.errors import FormatError, ModelError, UsageError
 from decide.pomdp.model import TabularPOMDP
 
@@ -282,8 +285,7 @@ def parse_pomdpx(text: str | bytes, *, where: str = "<text>", name: str = "pomdp
     b0 = reader.joint("InitialStateBelief", prev).reshape(S)
     T = reader.joint("StateTransitionFunction", [a, *prev, *curr]).reshape(A, S, S)
     Z = reader.joint("ObsFunction", [a, *curr, *obs]).reshape(A, S, O)
-    R_full = reader.joint("RewardFunction", [a, *prev, *curr], kind="value").reshape(A, S, S)
-    R = np.einsum("ast,ast->sa", T, R_full)
+    R = _expected_reward(reader, T, [a, *prev], curr)
     _check_distributions(reader, T, Z, b0)
     states = _joint_names([reader.prev[v].values for v in prev])
     observations = _joint_names([reader.obs[v].values for v in obs])
@@ -298,6 +300,17 @@ def parse_pomdpx(text: str | bytes, *, where: str = "<text>", name: str = "pomdp
         tuple((v, reader.obs[v].values) for v in obs),
         tuple(reader.prev_of[c] for c in reader.fully),
     )
+
+
+def _expected_reward(reader: _Reader, T: np.ndarray, now: list[str], curr: list[str]):
+    """R(s, a): the rewards' sum, averaged over s' only when some reward depends on it."""
+    A, S, _ = T.shape
+    funcs = reader.root.one("RewardFunction", reader.where).all("Func")
+    parents = {p for f in funcs for p in f.one("Parent", reader.where).text.split()}
+    if not parents & set(curr):
+        return reader.joint("RewardFunction", now, kind="value").reshape(A, S).T
+    full = reader.joint("RewardFunction", [*now, *curr], kind="value").reshape(A, S, S)
+    return np.einsum("ast,ast->sa", T, full)
 
 
 def _check_memory(reader: _Reader, A: int, S: int, O: int) -> None:
@@ -340,3 +353,90 @@ def read_pomdpx(path: str | Path) -> PomdpxModel:
     except OSError as error:
         raise FormatError(f"cannot read: {error.strerror}", path=path) from None
     return parse_pomdpx(data, where=str(path), name=path.stem)
+
+
+def format_pomdpx(pomdp: TabularPOMDP) -> str:
+    """The POMDPX text of a flat ``pomdp`` (one state, observation and action variable);
+    :func:`parse_pomdpx` reads it back to the same arrays.
+
+    Raises
+    ------
+    ModelError
+        If a label cannot be written (empty, whitespace, ``*`` or ``-``).
+    """
+    for kind in ("states", "actions", "observations"):
+        _check_pomdpx_labels(kind, getattr(pomdp, kind))
+    actions = pomdp.actions
+    lines = [
+        "<?xml version='1.0' encoding='UTF-8'?>",
+        f"<pomdpx version='0.1' id={quoteattr(pomdp.name)}>",
+        f"<Description>{escape(pomdp.name)}: written by decide</Description>",
+        f"<Discount>{pomdp.discount!r}</Discount>",
+        "<Variable>",
+        "<StateVar vnamePrev='state_0' vnameCurr='state_1' fullyObs='false'>",
+        f"<ValueEnum>{_names(pomdp.states)}</ValueEnum></StateVar>",
+        f"<ObsVar vname='obs'><ValueEnum>{_names(pomdp.observations)}</ValueEnum></ObsVar>",
+        f"<ActionVar vname='action'><ValueEnum>{_names(actions)}</ValueEnum></ActionVar>",
+        "<RewardVar vname='reward'/>",
+        "</Variable>",
+        "<InitialStateBelief>",
+        *_cond_prob("state_0", "null", [("-", pomdp.b0)]),
+        "</InitialStateBelief>",
+        "<StateTransitionFunction>",
+        *_cond_prob(
+            "state_1", "action state_0", _rows(actions, pomdp.states, pomdp.states, pomdp.T)
+        ),
+        "</StateTransitionFunction>",
+        "<ObsFunction>",
+        *_cond_prob(
+            "obs", "action state_1", _rows(actions, pomdp.states, pomdp.observations, pomdp.Z)
+        ),
+        "</ObsFunction>",
+        "<RewardFunction><Func><Var>reward</Var><Parent>action state_0</Parent>",
+        "<Parameter type='TBL'>",
+        *(_entry(f"{escape(a)} -", pomdp.R[:, i], "ValueTable") for i, a in enumerate(actions)),
+        "</Parameter></Func></RewardFunction>",
+        "</pomdpx>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_pomdpx(pomdp: TabularPOMDP, path: str | Path) -> Path:
+    """Write ``pomdp`` to ``path`` atomically (see :func:`format_pomdpx`); return the path."""
+    return atomic_write_text(path, format_pomdpx(pomdp))
+
+
+def _rows(actions, states, columns, P: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(instance, table) per action and state: the row in full, or its entries when sparse."""
+    out = []
+    for a, action in enumerate(actions):
+        for s, state in enumerate(states):
+            row = P[a, s]
+            nonzero = np.flatnonzero(row)
+            if 4 * nonzero.size >= row.size:
+                out.append((f"{escape(action)} {escape(state)} -", row))
+            else:
+                prefix = f"{escape(action)} {escape(state)}"
+                out += [(f"{prefix} {escape(columns[j])}", row[j : j + 1]) for j in nonzero]
+    return out
+
+
+def _cond_prob(var: str, parents: str, entries) -> list[str]:
+    body = [_entry(instance, table, "ProbTable") for instance, table in entries]
+    head = f"<CondProb><Var>{var}</Var><Parent>{parents}</Parent><Parameter type='TBL'>"
+    return [head, *body, "</Parameter></CondProb>"]
+
+
+def _entry(instance: str, table: np.ndarray, tag: str) -> str:
+    numbers = " ".join(map(repr, np.asarray(table, dtype=float).tolist()))
+    return f"<Entry><Instance>{instance}</Instance><{tag}>{numbers}</{tag}></Entry>"
+
+
+def _names(labels) -> str:
+    return " ".join(escape(label) for label in labels)
+
+
+def _check_pomdpx_labels(kind: str, labels) -> None:
+    for label in labels:
+        if not label or label in ("*", "-", "null") or any(c.isspace() for c in label):
+            raise ModelError(kind, f"label {label!r} cannot be written in a .pomdpx file")
