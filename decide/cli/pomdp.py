@@ -28,6 +28,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     _add_solve(commands)
     _add_bounds(commands)
     _add_simulate(commands)
+    _add_convert(commands)
 
 
 def _add_solve(commands: argparse._SubParsersAction) -> None:
@@ -125,6 +126,34 @@ def _add_simulate(commands: argparse._SubParsersAction) -> None:
         "--out", type=output_path, default=None, metavar="RESULT.nc", help="write the rollouts"
     )
     parser.set_defaults(run=run_simulate)
+
+
+def _add_convert(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "convert",
+        help="convert a POMDP between Cassandra's .pomdp and SARSOP's .pomdpx formats",
+        description="Read PROBLEM (a .pomdp or .pomdpx file, or a built-in problem) and write it "
+        "to OUT in the format its suffix names. A factored .pomdpx model is written flat, over "
+        "its joint state. Reading OUT back gives the same arrays.",
+        formatter_class=formatter,
+    )
+    parser.add_argument("problem", metavar="PROBLEM", help=PROBLEM_HELP)
+    parser.add_argument("out", type=output_path, metavar="OUT", help="a .pomdp or .pomdpx file")
+    parser.set_defaults(run=run_convert)
+
+
+def run_convert(args: argparse.Namespace) -> int:
+    from decide.pomdp.cassandra import write_pomdp
+    from decide.pomdp.pomdpx import write_pomdpx
+
+    writers = {".pomdp": write_pomdp, ".pomdpx": write_pomdpx}
+    if args.out.suffix not in writers:
+        raise UsageError(f"{args.out}: expected the suffix .pomdp or .pomdpx")
+    pomdp = load_problem(args.problem)
+    print(describe(pomdp))
+    writers[args.out.suffix](pomdp, args.out)
+    print(f"wrote {args.out}")
+    return 0
 
 
 def describe(pomdp: TabularPOMDP) -> str:

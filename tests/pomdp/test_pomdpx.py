@@ -207,3 +207,17 @@ def test_labels_that_cannot_be_written_are_refused():
                          discount=0.9, b0=np.ones(1), states=("a b",))  # fmt: skip
     with pytest.raises(ModelError, match="states"):
         format_pomdpx(model)
+
+
+def test_convert_between_the_formats(shared_file, tmp_path, capsys):
+    source = shared_file("pomdp/Hallway.pomdpx")
+    flat, back = tmp_path / "hallway.pomdp", tmp_path / "hallway.pomdpx"
+    assert main(["convert", str(source), str(flat)]) == 0
+    assert main(["convert", str(flat), str(back)]) == 0
+    assert capsys.readouterr().out.count("wrote") == 2
+    original, twice = read_pomdpx(source).pomdp, read_pomdpx(back).pomdp
+    for field in ("T", "Z", "R", "b0"):
+        np.testing.assert_array_equal(getattr(twice, field), getattr(original, field))
+    assert main(["convert", str(source), str(tmp_path / "h.txt")]) == 2
+    assert "expected the suffix" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hallway.pomdp", "hallway.pomdpx"]
