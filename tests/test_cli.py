@@ -72,6 +72,7 @@ def test_solve_writes_policy_and_xml_that_agree(capsys, tmp_path):
     np.testing.assert_array_equal(load_policy(xml).alpha, policy.alpha)
     assert "lower bound at b0" in text and "action at b0" in text and "listen" in text
     assert "trials (converged)" in text  # the 1e-3 gap, long before the budget or the clock
+    assert 10 < ds.attrs["peak_rss_mb"] < 10_000 and "peak memory" in text  # MB, not KiB or B
 
 
 def test_simulate_prints_and_writes(capsys, tmp_path, shared_file):

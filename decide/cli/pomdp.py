@@ -180,6 +180,7 @@ def run_solve(args: argparse.Namespace) -> int:
 
         result = solve(pomdp, "pointbased", seed=args.seed, callback=show, **options)
     attrs = results.make_attrs(pomdp.name, "pointbased", {**options, "seed": args.seed})
+    attrs["peak_rss_mb"] = peak_rss_mb()
     write_dataset(result.to_dataset(pomdp, attrs), args.out)
     if args.policyx is not None:
         from decide.pomdp.policyx import write_policyx
@@ -187,7 +188,15 @@ def run_solve(args: argparse.Namespace) -> int:
         write_policyx(result.policy, args.policyx, model=pomdp.name)
         print(f"wrote {args.policyx}")
     print(_policy_summary(pomdp, result))
+    print(f"  {'peak memory':<18} {attrs['peak_rss_mb']:.0f} MB (resident, whole process)")
     return 0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MB (Linux reports ru_maxrss in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e6
 
 
 def _policy_summary(pomdp: TabularPOMDP, result) -> str:
