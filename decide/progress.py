@@ -30,3 +30,19 @@ def bar(total: float | None, description: str, *, quiet: bool = False, unit: str
         yield progress
     finally:
         progress.close()
+
+
+@contextmanager
+def solver_bar(
+    description: str, *, trials: int | None, time_limit: float | None, quiet: bool = False
+):
+    """A bar over a point-based solve: its trial budget, or without one the seconds of its time
+    limit. Yields the solve's callback, which moves the bar and shows the bounds at b0."""
+    total, unit = (time_limit, "s") if trials is None else (trials, "trial")
+    with bar(total, description, quiet=quiet, unit=unit) as progress:
+
+        def show(state) -> None:
+            progress.n = min(state.elapsed if trials is None else state.iteration, total)
+            progress.set_postfix_str(f"LB {state.lower_bound:.6g}  UB {state.upper_bound:.6g}")
+
+        yield show

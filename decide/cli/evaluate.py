@@ -146,12 +146,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         extraction=args.extraction,
         seed=args.seed,
     )
-    with progress.bar(args.trials, "solving", quiet=args.quiet, unit="trial") as bar:
-
-        def show(state) -> None:
-            bar.n = min(state.iteration, args.trials)
-            bar.set_postfix_str(f"LB {state.lower_bound:.6g}  UB {state.upper_bound:.6g}")
-
+    budget = {"trials": args.trials, "time_limit": args.time_limit, "quiet": args.quiet}
+    with progress.solver_bar("solving", **budget) as show:
         ds = hindcast(series, options, callback=show)
     a = ds.attrs
     print(

@@ -155,20 +155,15 @@ def run_study_command(args: argparse.Namespace) -> int:
 
     backend = backend_from(args)
     with contextlib.ExitStack() as stack:
-        bars: dict[float, object] = {}
-        total, unit = (args.time_limit, "s") if args.trials is None else (args.trials, "trial")
+        shows: dict[float, object] = {}
+        budget = {"trials": args.trials, "time_limit": args.time_limit, "quiet": args.quiet}
 
         def show(sigma_m: float, state) -> None:
-            if sigma_m not in bars:
-                for old in bars.values():
-                    old.close()
-                label = f"solving sigma_m={sigma_m:g}"
-                bar = progress.bar(total, label, quiet=args.quiet, unit=unit)
-                bars[sigma_m] = stack.enter_context(bar)
-            bar = bars[sigma_m]
-            done = state.elapsed if args.trials is None else state.iteration
-            bar.n = min(done, total)
-            bar.set_postfix_str(f"LB {state.lower_bound:.6g}  UB {state.upper_bound:.6g}")
+            if sigma_m not in shows:
+                stack.close()  # the previous scenario's bar
+                bar = progress.solver_bar(f"solving sigma_m={sigma_m:g}", **budget)
+                shows[sigma_m] = stack.enter_context(bar)
+            shows[sigma_m](state)
 
         ds = run_study(
             args.sigma_g,

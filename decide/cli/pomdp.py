@@ -171,13 +171,8 @@ def run_solve(args: argparse.Namespace) -> int:
     print(describe(pomdp))
     options = {"time_limit": args.time_limit, "target_gap": args.target_gap}
     options["max_iterations"] = args.trials
-    total, unit = (args.time_limit, "s") if args.trials is None else (args.trials, "trial")
-    with progress.bar(total, "solving", quiet=args.quiet, unit=unit) as bar:
-
-        def show(state) -> None:
-            bar.n = min(state.elapsed if args.trials is None else state.iteration, total)
-            bar.set_postfix_str(f"LB {state.lower_bound:.6g}  UB {state.upper_bound:.6g}")
-
+    budget = {"trials": args.trials, "time_limit": args.time_limit, "quiet": args.quiet}
+    with progress.solver_bar("solving", **budget) as show:
         result = solve(pomdp, "pointbased", seed=args.seed, callback=show, **options)
     attrs = results.make_attrs(pomdp.name, "pointbased", {**options, "seed": args.seed})
     attrs["peak_rss_mb"] = peak_rss_mb()
