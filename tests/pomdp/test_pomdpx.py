@@ -172,13 +172,18 @@ def test_the_command_line_reads_a_pomdpx_file(shared_file, capsys):
     assert "FIB upper bound" in capsys.readouterr().out
 
 
+def assert_same_arrays(back: TabularPOMDP, model: TabularPOMDP) -> None:
+    """A model read back from a written file: T, Z, R and b0 equal bit for bit."""
+    for field in ("T", "Z", "R", "b0"):
+        np.testing.assert_array_equal(getattr(back, field), getattr(model, field))
+
+
 @pytest.mark.parametrize("name", ["Tiger", "TagAvoid"])
 def test_written_files_read_back_to_the_same_arrays(shared_file, tmp_path, name):
     """TagAvoid's transition rows are sparse (written entry by entry), Tiger's dense."""
     model = read_pomdpx(shared_file(f"pomdp/{name}.pomdpx")).pomdp
     back = read_pomdpx(write_pomdpx(model, tmp_path / f"{name}.pomdpx")).pomdp
-    for field in ("T", "Z", "R", "b0"):
-        np.testing.assert_array_equal(getattr(back, field), getattr(model, field))
+    assert_same_arrays(back, model)
     assert (back.states, back.actions, back.observations) == (
         model.states,
         model.actions,
@@ -198,8 +203,7 @@ def test_random_models_round_trip(seed, sparse):
     b0 = rng.dirichlet(np.ones(S))
     model = TabularPOMDP(T=T, Z=Z, R=rng.normal(size=(S, A)), discount=0.9, b0=b0, states=labels)
     back = parse_pomdpx(format_pomdpx(model)).pomdp
-    for field in ("T", "Z", "R", "b0"):
-        np.testing.assert_array_equal(getattr(back, field), getattr(model, field))
+    assert_same_arrays(back, model)
 
 
 def test_labels_that_cannot_be_written_are_refused():
@@ -216,8 +220,7 @@ def test_convert_between_the_formats(shared_file, tmp_path, capsys):
     assert main(["convert", str(flat), str(back)]) == 0
     assert capsys.readouterr().out.count("wrote") == 2
     original, twice = read_pomdpx(source).pomdp, read_pomdpx(back).pomdp
-    for field in ("T", "Z", "R", "b0"):
-        np.testing.assert_array_equal(getattr(twice, field), getattr(original, field))
+    assert_same_arrays(twice, original)
     assert main(["convert", str(source), str(tmp_path / "h.txt")]) == 2
     assert "expected the suffix" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hallway.pomdp", "hallway.pomdpx"]
