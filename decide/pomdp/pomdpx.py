@@ -96,7 +96,6 @@ def _parse_xml(text: str | bytes, where: str) -> _Node:
 @dataclass(frozen=True)
 class _Var:
     values: tuple[str, ...]
-    line: int
 
     @property
     def size(self) -> int:
@@ -121,13 +120,12 @@ class _Reader:
         self.curr: dict[str, _Var] = {}
         self.obs: dict[str, _Var] = {}
         self.fully: list[str] = []
-        self.prev_of: dict[str, str] = {}
         for node in variables.all("StateVar"):
             var = self._values(node)
             prev, curr = self._attr(node, "vnamePrev"), self._attr(node, "vnameCurr")
-            self.prev[prev], self.curr[curr], self.prev_of[curr] = var, var, prev
+            self.prev[prev], self.curr[curr] = var, var
             if node.attrs.get("fullyObs", "false").strip().lower() == "true":
-                self.fully.append(curr)
+                self.fully.append(prev)
         for node in variables.all("ObsVar"):
             self.obs[self._attr(node, "vname")] = self._values(node)
         actions = variables.all("ActionVar")
@@ -163,7 +161,7 @@ class _Reader:
             names = tuple(f"{prefix}{i}" for i in range(n))
         if not names or len(set(names)) != len(names):
             raise self.error(node, "expected distinct value names, at least one")
-        return _Var(names, node.line)
+        return _Var(names)
 
     def variable(self, name: str, node: _Node) -> _Var:
         for table in (self.prev, self.curr, self.obs):
@@ -298,7 +296,7 @@ def parse_pomdpx(text: str | bytes, *, where: str = "<text>", name: str = "pomdp
         pomdp,
         tuple((v, reader.prev[v].values) for v in prev),
         tuple((v, reader.obs[v].values) for v in obs),
-        tuple(reader.prev_of[c] for c in reader.fully),
+        tuple(reader.fully),
     )
 
 
