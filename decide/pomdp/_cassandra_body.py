@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 
 from decide.errors import FormatError
 from decide.pomdp._cassandra_lex import ALL, Names, Section, number_block, scalar
 from decide.pomdp._cassandra_rewards import RewardTable
+from decide.pomdp._cassandra_rows import SparseRows
 
 PREAMBLE = ("discount", "values", "states", "actions", "observations")
 START = ("start", "start include", "start exclude")
@@ -105,10 +107,8 @@ class Body:
     def __init__(self, pre: Preamble):
         A, S, O = pre.actions.n, pre.states.n, pre.observations.n
         self.pre = pre
-        self.T = np.zeros((A, S, S))
-        self.Z = np.zeros((A, S, O))
-        self.T_line = np.zeros((A, S), dtype=np.int64)
-        self.Z_line = np.zeros((A, S), dtype=np.int64)
+        self.T = SparseRows(A, S, S)
+        self.Z = SparseRows(A, S, O)
         self.rewards = RewardTable(A, S, O)
 
     def add(self, section: Section) -> None:
@@ -129,32 +129,33 @@ class Body:
 
     def _probability(self, section, tokens, specs, first) -> None:
         is_T = section.keyword == "T"
-        target, lines = (self.T, self.T_line) if is_T else (self.Z, self.Z_line)
-        index = self._indices(section, tokens, specs)
-        n_out = target.shape[2]
-        values = tokens[first:]
+        target = self.T if is_T else self.Z
+        index = self._indices(section, tokens, specs) + [ALL] * (3 - len(specs))
+        n_rows, n_out = target.shape[1:]
         what = "state" if is_T else "observation"
         if len(specs) == 3:
             value = scalar(section, tokens, first, "a probability")
-            target[index[0], index[1], index[2]] = value
+        elif tokens[first:] == ["uniform"]:
+            value = 1.0 / n_out
         elif len(specs) == 2:
-            if values == ["uniform"]:
-                target[index[0], index[1]] = 1.0 / n_out
-            else:
-                row = number_block(section, tokens, first, (n_out,), f"one per {what}")
-                target[index[0], index[1]] = row
+            value = number_block(section, tokens, first, (n_out,), f"one per {what}")
         else:
-            target[index[0]] = self._matrix(section, tokens, first, target.shape[1:], what)
-        lines[index[0], index[1] if len(specs) > 1 else ALL] = section.line
+            value = self._matrix(section, tokens, first, (n_rows, n_out), what)
+            if index[0] is ALL:
+                copies = [value] * self.pre.actions.n
+                value = (
+                    sparse.vstack(copies, format="csr")
+                    if sparse.issparse(value)
+                    else np.vstack(copies)
+                )
+        target.set(*index, value, section.line, whole_rows=len(specs) < 3)
 
     def _matrix(self, section, tokens, first, shape, what) -> np.ndarray:
         values = tokens[first:]
-        if values == ["uniform"]:
-            return np.full(shape, 1.0 / shape[1])
         if values == ["identity"]:
             if shape[0] != shape[1]:
                 raise section.error(f"'identity' needs as many {what}s as states", first)
-            return np.eye(shape[0])
+            return sparse.identity(shape[0], format="csr")
         return number_block(section, tokens, first, shape, f"a {shape[0]}x{shape[1]} matrix")
 
     def _reward(self, section, tokens, specs, first) -> None:

@@ -44,8 +44,9 @@ class RewardTable:
             self.mixed[a, s] = True
         self.entries.append((a, s, s2, o, value))
 
-    def expected(self, T: np.ndarray, Z: np.ndarray) -> np.ndarray:
-        """The expected rewards ``R[s, a]`` given ``T[a, s, s']`` and ``Z[a, s', o]``."""
+    def expected(self, T, Z) -> np.ndarray:
+        """The expected rewards ``R[s, a]`` given the sparse rows ``T[a*S + s, s']`` and
+        ``Z[a*S + s', o]``."""
         reduced = self.constant.copy()
         _, S, O = self.shape
         chunk = max(1, _CHUNK_CELLS // (S * O))
@@ -54,14 +55,17 @@ class RewardTable:
             if rows.size == 0:
                 continue
             entries = [e for e in self.entries if e[0] is ALL or e[0] == a]
+            Z_a = Z[a * S : (a + 1) * S].toarray()
             for start in range(0, rows.size, chunk):
                 block = rows[start : start + chunk]
-                reduced[a, block] = _reduce_block(block, entries, T[a], Z[a])
+                T_block = T[a * S + block].toarray()
+                reduced[a, block] = _reduce_block(block, entries, T_block, Z_a)
         return np.ascontiguousarray(reduced.T)
 
 
 def _reduce_block(rows: np.ndarray, entries: list[tuple], T: np.ndarray, Z: np.ndarray):
-    """Expected rewards of the states ``rows`` for one action, replaying ``entries`` in order."""
+    """Expected rewards of the states ``rows`` for one action, replaying ``entries`` in order;
+    ``T`` holds those states' transition rows, ``Z`` is the action's (S, O) table."""
     local = {int(s): i for i, s in enumerate(rows)}
     table = np.zeros((rows.size, *Z.shape))
     for _, s, s2, o, value in entries:
@@ -72,7 +76,7 @@ def _reduce_block(rows: np.ndarray, entries: list[tuple], T: np.ndarray, Z: np.n
             if target is None:
                 continue
         table[target, s2, o] = value
-    values = np.einsum("is,so,iso->i", T[rows], Z, table)
+    values = np.einsum("is,so,iso->i", T, Z, table)
     flat = table.reshape(rows.size, -1)
     constant = flat.max(axis=1) == flat.min(axis=1)
     values[constant] = flat[constant, 0]

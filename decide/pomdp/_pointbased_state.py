@@ -40,7 +40,7 @@ class SearchState:
         )
         corner = self.fib.max(axis=1)
         self.m = (model.R, model.t_ptr, model.t_idx, model.t_val, model.z_ptr, model.z_obs)
-        self.m = (*self.m, model.z_val, self.fib, corner)
+        self.m = (*self.m, model.z_val, self.fib, corner, model.z_stride)
         self.cnt = np.zeros(8, dtype=np.int64)
         need = max_depth + 2
         n_cap = _power_of_two(max(self.INITIAL_NODES, 2 * need))

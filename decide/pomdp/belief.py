@@ -41,7 +41,14 @@ def _belief(pomdp: TabularPOMDP, belief: np.ndarray) -> np.ndarray:
 def predict(pomdp: TabularPOMDP, belief: np.ndarray, action: int | str) -> np.ndarray:
     r"""The predicted state distribution :math:`\sum_s T(s' \mid s, a)\, b(s)` over s'."""
     a = _index(pomdp.actions, action, "action")
-    return _belief(pomdp, belief) @ pomdp.T[a]
+    return _belief(pomdp, belief) @ pomdp.transition(a)
+
+
+def likelihood(pomdp: TabularPOMDP, action: int | str, observation: int | str) -> np.ndarray:
+    r"""The vector over s' of :math:`Z(o \mid s', a)`."""
+    a = _index(pomdp.actions, action, "action")
+    o = _index(pomdp.observations, observation, "observation")
+    return pomdp.observation(a)[:, [o]].toarray().ravel()
 
 
 def observation_probability(
@@ -49,7 +56,7 @@ def observation_probability(
 ) -> np.ndarray:
     r"""The vector over o of :math:`P(o \mid b, a) = \sum_{s'} Z(o \mid s', a) (bT_a)(s')`."""
     a = _index(pomdp.actions, action, "action")
-    return predict(pomdp, belief, a) @ pomdp.Z[a]
+    return predict(pomdp, belief, a) @ pomdp.observation(a)
 
 
 def update_belief(
@@ -66,7 +73,7 @@ def update_belief(
     """
     a = _index(pomdp.actions, action, "action")
     o = _index(pomdp.observations, observation, "observation")
-    unnormalised = predict(pomdp, belief, a) * pomdp.Z[a, :, o]
+    unnormalised = predict(pomdp, belief, a) * likelihood(pomdp, a, o)
     total = unnormalised.sum()
     if not total > 0.0:
         raise ImpossibleObservation(
@@ -101,10 +108,14 @@ def update_beliefs(
     actions = np.asarray(actions, dtype=np.int64)
     observations = np.asarray(observations, dtype=np.int64)
     predicted = np.empty_like(beliefs)
+    unnormalised = np.empty_like(beliefs)
     for a in np.unique(actions):
         rows = actions == a
-        predicted[rows] = beliefs[rows] @ pomdp.T[a]
-    unnormalised = predicted * pomdp.Z[actions, :, observations]
+        predicted[rows] = beliefs[rows] @ pomdp.transition(a)
+        Z = pomdp.observation(a).tocsc()
+        for o in np.unique(observations[rows]):
+            pair = rows & (observations == o)
+            unnormalised[pair] = predicted[pair] * Z[:, [o]].toarray().ravel()
     totals = unnormalised.sum(axis=1)
     possible = totals > 0.0
     posterior = np.where(possible[:, None], unnormalised, predicted)

@@ -104,7 +104,7 @@ def fib_upper_bound(
     deadline = None if time_budget is None else time.perf_counter() + time_budget
     Q = qmdp_upper_bound(m) if qmdp is None else qmdp
     Q = np.ascontiguousarray(Q, dtype=np.float64)
-    z = (m.z_ptr, m.z_obs, m.z_val)
+    z = (m.z_ptr, m.z_obs, m.z_val, m.z_stride)
     converged, calls = False, 0
     while not converged and (deadline is None or time.perf_counter() < deadline):
         if max_calls is not None and calls >= max_calls:

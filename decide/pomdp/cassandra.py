@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from decide._atomic import atomic_write_text
 from decide.errors import FormatError, ModelError
@@ -69,15 +70,16 @@ def parse_pomdp(
     body = Body(pre)
     for section in entries:
         body.add(section)
-    _check_rows("T", "s", body.T, body.T_line, pre, last_line, where)
-    _check_rows("O", "s'", body.Z, body.Z_line, pre, last_line, where)
+    T, Z = body.T.rows(), body.Z.rows()
+    _check_rows("T", "s", T, body.T.line, pre, last_line, where)
+    _check_rows("O", "s'", Z, body.Z.line, pre, last_line, where)
     if start is not None:
         _check_start(b0, start)
-    R = body.rewards.expected(body.T, body.Z)
+    R = body.rewards.expected(T, Z)
     try:
         return TabularPOMDP(
-            T=body.T,
-            Z=body.Z,
+            T=T,
+            Z=Z,
             R=-R if pre.cost else R,
             discount=pre.discount,
             b0=b0,
@@ -96,21 +98,28 @@ def read_pomdp(path: str | Path) -> TabularPOMDP:
 
 
 def _check_rows(keyword, row_name, P, lines, pre, last_line, where) -> None:
-    """Raise a FormatError naming the first T/O row with a negative entry or a bad sum."""
-    negative = np.argwhere(P < 0)
-    sums = P.sum(axis=2)
-    bad = np.argwhere(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
-    if negative.size == 0 and bad.size == 0:
-        return
-    a, s = (negative[0][:2] if negative.size else bad[0]).tolist()
-    row = f"a={pre.actions.label(a)} {row_name}={pre.states.label(s)}"
+    """Raise a FormatError naming the first T/O row (of the (A*S, C) rows ``P``) with a
+    negative entry or a bad sum."""
+    S = pre.states.n
+    negative = np.flatnonzero(P.data < 0)
+    sums = np.asarray(P.sum(axis=1)).ravel()
+    bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
     if negative.size:
-        message = f"{row} has a negative probability {P[a, s, negative[0][2]]:.9g}"
-    else:
-        message = f"{row} row sums to {sums[a, s]:.9g}, expected 1"
-        if lines[a, s] == 0:
+        k = int(negative[0])
+        row = int(np.searchsorted(P.indptr, k, side="right") - 1)
+        message = f"has a negative probability {P.data[k]:.9g}"
+    elif bad.size:
+        row = int(bad[0])
+        message = f"row sums to {sums[row]:.9g}, expected 1"
+        if lines[row] == 0:
             message += " (no entry sets it)"
-    raise FormatError(f"{keyword}: {message}", path=where, line=int(lines[a, s]) or last_line)
+    else:
+        return
+    a, s = divmod(row, S)
+    label = f"a={pre.actions.label(a)} {row_name}={pre.states.label(s)}"
+    raise FormatError(
+        f"{keyword}: {label} {message}", path=where, line=int(lines[row]) or last_line
+    )
 
 
 def _check_start(b0: np.ndarray, section) -> None:
@@ -145,9 +154,12 @@ def format_pomdp(pomdp: TabularPOMDP) -> str:
         "",
     ]
     for a, action in enumerate(actions):
-        lines += _matrix("T", action, pomdp.T[a], states, states)
-    for a, action in enumerate(actions):
-        lines += _matrix("O", action, pomdp.Z[a], states, observations)
+        lines += _matrix("T", action, pomdp.transition(a), states, states)
+    if pomdp.z_stride == 0:
+        lines += _matrix("O", "*", pomdp.Z_rows, states, observations)
+    else:
+        for a, action in enumerate(actions):
+            lines += _matrix("O", action, pomdp.observation(a), states, observations)
     for s, a in zip(*np.nonzero(pomdp.R), strict=True):
         lines.append(f"R: {actions[a]} : {states[s]} : * : * {_number(pomdp.R[s, a])}")
     return "\n".join(lines) + "\n"
@@ -166,15 +178,15 @@ def _row(values: np.ndarray) -> str:
     return " ".join(map(repr, values.tolist()))
 
 
-def _matrix(keyword: str, action: str, M: np.ndarray, rows: Sequence[str], cols: Sequence[str]):
-    """Lines of one action's matrix: in full, or as single entries when large and sparse."""
-    nonzero = np.nonzero(M)
-    if M.size <= _DENSE_CELLS or 4 * nonzero[0].size >= M.size:
-        return [f"{keyword}: {action}", *map(_row, M), ""]
-    values = M[nonzero].tolist()
+def _matrix(keyword: str, action: str, M, rows: Sequence[str], cols: Sequence[str]):
+    """Lines of one action's sparse matrix: in full when small or dense, else entry by entry."""
+    size = M.shape[0] * M.shape[1]
+    if size <= _DENSE_CELLS or 4 * M.nnz >= size:
+        return [f"{keyword}: {action}", *map(_row, M.toarray()), ""]
+    entries = sparse.coo_array(M)
     return [
         f"{keyword}: {action} : {rows[i]} : {cols[j]} {value!r}"
-        for i, j, value in zip(*nonzero, values, strict=True)
+        for i, j, value in zip(entries.row, entries.col, entries.data.tolist(), strict=True)
     ] + [""]
 
 

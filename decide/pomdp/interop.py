@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from decide.errors import ModelError, UsageError
+from decide.pomdp._pointbased_model import sampler
 from decide.pomdp.model import ROW_SUM_TOLERANCE, TabularPOMDP
 
 try:
@@ -211,51 +212,62 @@ class TabularObservation(_Indexed, pomdp_py.Observation):
     """An observation of a TabularPOMDP seen by pomdp-py."""
 
 
-class _Sampler:
-    """Rows of probabilities sampled by bisection on their cumulative sums."""
+class _Rows:
+    """Sparse probability rows ``a * stride + i`` (stride S, or 0 for rows shared by all
+    actions): sampled by bisection on their cumulative sums, and looked up by column."""
 
-    def __init__(self, P: np.ndarray, outcomes: list, rng: random.Random):
-        self._cdf = np.cumsum(P, axis=-1).tolist()
+    def __init__(self, rows, stride: int, outcomes: list, rng: random.Random):
+        ptr, idx, cdf = sampler(rows)
+        self._ptr, self._idx, self._cdf = ptr.tolist(), idx.tolist(), cdf.tolist()
+        self._val = rows.data.tolist()
+        self._stride = stride
         self._outcomes = outcomes
         self._rng = rng
 
+    def _bounds(self, a: int, i: int) -> tuple[int, int]:
+        row = a * self._stride + i
+        return self._ptr[row], self._ptr[row + 1]
+
     def sample(self, a: int, i: int) -> Any:
-        row = self._cdf[a][i]
-        j = bisect.bisect_right(row, self._rng.random() * row[-1])
-        return self._outcomes[min(j, len(row) - 1)]
+        lo, hi = self._bounds(a, i)
+        j = bisect.bisect_right(self._cdf, self._rng.random() * self._cdf[hi - 1], lo, hi)
+        return self._outcomes[self._idx[min(j, hi - 1)]]
+
+    def probability(self, a: int, i: int, column: int) -> float:
+        lo, hi = self._bounds(a, i)
+        j = bisect.bisect_left(self._idx, column, lo, hi)
+        return self._val[j] if j < hi and self._idx[j] == column else 0.0
 
 
 class TabularTransitionModel(pomdp_py.TransitionModel):
-    """pomdp-py transition model backed by ``T[a, s, s']``."""
+    """pomdp-py transition model backed by the sparse rows of ``T``."""
 
     def __init__(self, pomdp: TabularPOMDP, states: list[TabularState], rng: random.Random):
-        self.T = pomdp.T
         self._states = states
-        self._sampler = _Sampler(pomdp.T, states, rng)
+        self._rows = _Rows(pomdp.T_rows, pomdp.n_states, states, rng)
 
     def probability(self, next_state, state, action) -> float:
-        return float(self.T[action.index, state.index, next_state.index])
+        return self._rows.probability(action.index, state.index, next_state.index)
 
     def sample(self, state, action) -> TabularState:
-        return self._sampler.sample(action.index, state.index)
+        return self._rows.sample(action.index, state.index)
 
     def get_all_states(self) -> list[TabularState]:
         return list(self._states)
 
 
 class TabularObservationModel(pomdp_py.ObservationModel):
-    """pomdp-py observation model backed by ``Z[a, s', o]``."""
+    """pomdp-py observation model backed by the sparse rows of ``Z``."""
 
     def __init__(self, pomdp: TabularPOMDP, observations: list, rng: random.Random):
-        self.Z = pomdp.Z
         self._observations = observations
-        self._sampler = _Sampler(pomdp.Z, observations, rng)
+        self._rows = _Rows(pomdp.Z_rows, pomdp.z_stride, observations, rng)
 
     def probability(self, observation, next_state, action) -> float:
-        return float(self.Z[action.index, next_state.index, observation.index])
+        return self._rows.probability(action.index, next_state.index, observation.index)
 
     def sample(self, next_state, action) -> TabularObservation:
-        return self._sampler.sample(action.index, next_state.index)
+        return self._rows.sample(action.index, next_state.index)
 
     def get_all_observations(self) -> list[TabularObservation]:
         return list(self._observations)

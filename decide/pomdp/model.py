@@ -1,11 +1,12 @@
-"""The tabular POMDP every solver, simulator and file format works on."""
+"""The tabular POMDP every solver, simulator and file format works on, held as sparse rows."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from decide.errors import ModelError
 
@@ -23,15 +24,60 @@ def _frozen(name: str, value: object, ndim: int) -> np.ndarray:
     return array
 
 
-def _check_distribution(name: str, array: np.ndarray) -> None:
-    if np.any(array < 0):
-        index = tuple(int(i) for i in np.argwhere(array < 0)[0])
-        raise ModelError(f"{name}{list(index)}", f"negative probability {array[index]}")
-    sums = array.sum(axis=-1)
-    bad = np.abs(sums - 1.0) > ROW_SUM_TOLERANCE
-    if np.any(bad):
-        index = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ModelError(f"{name}{list(index)}", f"row sums to {sums[index]:.9g}, expected 1")
+def _rows(name: str, value: Any, n_states: int | None) -> sparse.csr_array:
+    """``value`` (dense (A, S, C) or (S, C), or sparse (A*S, C) or (S, C)) as canonical rows."""
+    if sparse.issparse(value):
+        rows = sparse.csr_array(value, dtype=np.float64, copy=True)
+        rows.sum_duplicates()
+    else:
+        dense = np.asarray(value, dtype=np.float64)
+        if dense.ndim == 3:
+            dense = dense.reshape(dense.shape[0] * dense.shape[1], dense.shape[2])
+        elif dense.ndim != 2 or n_states is None:
+            raise ModelError(name, f"expected a 3-dimensional array, got shape {dense.shape}")
+        rows = sparse.csr_array(dense)
+    if not np.all(np.isfinite(rows.data)):
+        raise ModelError(name, "contains NaN or infinite values")
+    rows.eliminate_zeros()
+    rows.sort_indices()
+    return rows
+
+
+def _check_rows(name: str, rows: sparse.csr_array, n_states: int, shared: bool) -> None:
+    def where(row: int, *col: int) -> str:
+        head = ":" if shared else row // n_states
+        return f"{name}[{', '.join(map(str, (head, row % n_states, *col)))}]"
+
+    negative = np.flatnonzero(rows.data < 0)
+    if negative.size:
+        k = int(negative[0])
+        row = int(np.searchsorted(rows.indptr, k, side="right") - 1)
+        raise ModelError(where(row, int(rows.indices[k])), f"negative probability {rows.data[k]}")
+    sums = np.asarray(rows.sum(axis=1)).ravel()
+    bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
+    if bad.size:
+        row = int(bad[0])
+        raise ModelError(where(row), f"row sums to {sums[row]:.9g}, expected 1")
+
+
+def _shared_block(rows: sparse.csr_array, n_blocks: int, n_states: int) -> sparse.csr_array:
+    """The single (S, C) block when every action's block of ``rows`` is the same, else ``rows``."""
+    if rows.shape[0] == n_states:
+        return rows
+    counts = np.diff(rows.indptr).reshape(n_blocks, n_states)
+    if np.any(counts != counts[0]):
+        return rows
+    columns = rows.indices.reshape(n_blocks, -1)
+    values = rows.data.reshape(n_blocks, -1)
+    if np.all(columns == columns[0]) and np.all(values == values[0]):
+        return rows[:n_states]
+    return rows
+
+
+def _freeze(rows: sparse.csr_array) -> sparse.csr_array:
+    for array in (rows.data, rows.indices, rows.indptr):
+        array.flags.writeable = False
+    return rows
 
 
 def _labels(name: str, labels: Sequence[str], n: int, prefix: str) -> tuple[str, ...]:
@@ -45,16 +91,16 @@ def _labels(name: str, labels: Sequence[str], n: int, prefix: str) -> tuple[str,
     return labels
 
 
-@dataclass(frozen=True, eq=False)
 class TabularPOMDP:
-    r"""A finite, discounted POMDP held as dense arrays.
+    r"""A finite, discounted POMDP whose probabilities are stored as compressed sparse rows.
 
     Parameters
     ----------
-    T : array (A, S, S)
-        ``T[a, s, s2]`` = P(s' = s2 | s, a).
-    Z : array (A, S, O)
-        ``Z[a, s2, o]`` = P(o | s' = s2, a), the observation after arriving in ``s2``.
+    T : array (A, S, S) or sparse matrix (A*S, S)
+        ``T[a, s, s2]`` = P(s' = s2 | s, a); sparse row ``a * S + s``.
+    Z : array (A, S, O) or (S, O), or sparse matrix (A*S, O) or (S, O)
+        ``Z[a, s2, o]`` = P(o | s' = s2, a), the observation after arriving in ``s2``. Given
+        (S, O), or when every action's table is the same, it is stored once.
     R : array (S, A)
         Expected immediate reward :math:`R(s, a) = \sum_{s', o} T Z R(a, s, s', o)`.
     discount : float
@@ -65,58 +111,142 @@ class TabularPOMDP:
         Labels; default ``s0, s1, …`` etc.
     name : str
         A short name used in output metadata.
+
+    Attributes
+    ----------
+    T_rows : scipy.sparse.csr_array (A*S, S)
+        Transition rows, row ``a * S + s``.
+    Z_rows : scipy.sparse.csr_array (A*S, O) or (S, O)
+        Observation rows, row ``a * z_stride + s'`` (``z_stride`` is S, or 0 when shared).
     """
 
-    T: np.ndarray
-    Z: np.ndarray
-    R: np.ndarray
-    discount: float
-    b0: np.ndarray
-    states: tuple[str, ...] = field(default=())
-    actions: tuple[str, ...] = field(default=())
-    observations: tuple[str, ...] = field(default=())
-    name: str = "pomdp"
+    __slots__ = (
+        "R",
+        "T_rows",
+        "Z_rows",
+        "actions",
+        "b0",
+        "discount",
+        "name",
+        "observations",
+        "states"
+    )  # fmt: skip
 
-    def __post_init__(self) -> None:
-        T, Z, R = _frozen("T", self.T, 3), _frozen("Z", self.Z, 3), _frozen("R", self.R, 2)
-        b0 = _frozen("b0", self.b0, 1)
-        A, S, S2 = T.shape
-        if S != S2:
-            raise ModelError("T", f"expected shape (A, S, S), got {T.shape}")
-        if Z.shape[:2] != (A, S) or Z.shape[2] < 1:
-            raise ModelError("Z", f"expected shape ({A}, {S}, O), got {Z.shape}")
+    def __init__(
+        self,
+        T: Any,
+        Z: Any,
+        R: Any,
+        discount: float,
+        b0: Any,
+        states: Sequence[str] = (),
+        actions: Sequence[str] = (),
+        observations: Sequence[str] = (),
+        name: str = "pomdp",
+    ) -> None:
+        R, b0 = _frozen("R", R, 2), _frozen("b0", b0, 1)
+        S = b0.shape[0]
+        T_rows = _rows("T", T, None)
+        if S < 1 or T_rows.shape[1] != S or T_rows.shape[0] % S or T_rows.shape[0] == 0:
+            raise ModelError("T", f"expected shape (A, {S}, {S}) or sparse (A*{S}, {S}), got "
+                             f"{getattr(T, 'shape', None)}")  # fmt: skip
+        A = T_rows.shape[0] // S
+        Z_rows = _rows("Z", Z, S)
+        if Z_rows.shape[0] not in (S, A * S) or Z_rows.shape[1] < 1:
+            raise ModelError("Z", f"expected shape ({A}, {S}, O) or ({S}, O), got "
+                             f"{getattr(Z, 'shape', None)}")  # fmt: skip
         if R.shape != (S, A):
             raise ModelError("R", f"expected shape ({S}, {A}), got {R.shape}")
-        if b0.shape != (S,):
-            raise ModelError("b0", f"expected shape ({S},), got {b0.shape}")
-        if A < 1 or S < 1:
-            raise ModelError("T", "a POMDP needs at least one state and one action")
-        discount = float(self.discount)
+        discount = float(discount)
         if not 0.0 < discount < 1.0:
             raise ModelError("discount", f"expected a value in (0, 1), got {discount}")
-        for name, array in (("T", T), ("Z", Z), ("b0", b0)):
-            _check_distribution(name, array)
+        _check_rows("T", T_rows, S, shared=False)
+        _check_rows("Z", Z_rows, S, shared=Z_rows.shape[0] == S and A > 1)
+        _check_distribution_b0(b0)
         set_ = object.__setattr__
-        for name, value in (("T", T), ("Z", Z), ("R", R), ("b0", b0), ("discount", discount)):
-            set_(self, name, value)
-        set_(self, "states", _labels("states", self.states, S, "s"))
-        set_(self, "actions", _labels("actions", self.actions, A, "a"))
-        set_(self, "observations", _labels("observations", self.observations, Z.shape[2], "o"))
+        set_(self, "T_rows", _freeze(T_rows))
+        set_(self, "Z_rows", _freeze(_shared_block(Z_rows, A, S)))
+        for key, value in (("R", R), ("discount", discount), ("b0", b0), ("name", str(name))):
+            set_(self, key, value)
+        set_(self, "states", _labels("states", states, S, "s"))
+        set_(self, "actions", _labels("actions", actions, A, "a"))
+        set_(self, "observations", _labels("observations", observations, Z_rows.shape[1], "o"))
+
+    def __reduce__(self) -> tuple:
+        fields = (self.T_rows, self.Z_rows, self.R, self.discount, self.b0)
+        return TabularPOMDP, (*fields, self.states, self.actions, self.observations, self.name)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"TabularPOMDP is immutable; use .replace({key}=…)")
 
     @property
     def n_states(self) -> int:
-        return self.T.shape[1]
+        return self.b0.shape[0]
 
     @property
     def n_actions(self) -> int:
-        return self.T.shape[0]
+        return self.T_rows.shape[0] // self.n_states
 
     @property
     def n_observations(self) -> int:
-        return self.Z.shape[2]
+        return self.Z_rows.shape[1]
+
+    @property
+    def z_stride(self) -> int:
+        """Row of ``Z_rows`` for (a, s') is ``a * z_stride + s'``: S, or 0 when shared."""
+        return 0 if self.Z_rows.shape[0] == self.n_states else self.n_states
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the probability rows, rewards and initial belief."""
+        rows = sum(
+            m.data.nbytes + m.indices.nbytes + m.indptr.nbytes for m in (self.T_rows, self.Z_rows)
+        )
+        return rows + self.R.nbytes + self.b0.nbytes
+
+    def transition(self, action: int) -> sparse.csr_array:
+        """The (S, S) matrix ``T[action]``."""
+        S = self.n_states
+        return self.T_rows[action * S : (action + 1) * S]
+
+    def observation(self, action: int) -> sparse.csr_array:
+        """The (S, O) matrix ``Z[action]`` over the arrival state."""
+        start = action * self.z_stride
+        return self.Z_rows[start : start + self.n_states]
+
+    def dense_transitions(self) -> np.ndarray:
+        """``T`` as a dense (A, S, S) array (small models only: this is A·S² numbers)."""
+        return self.T_rows.toarray().reshape(self.n_actions, self.n_states, self.n_states)
+
+    def dense_observations(self) -> np.ndarray:
+        """``Z`` as a dense (A, S, O) array."""
+        Z = self.Z_rows.toarray()
+        if self.z_stride == 0:
+            return np.broadcast_to(Z, (self.n_actions, *Z.shape)).copy()
+        return Z.reshape(self.n_actions, self.n_states, self.n_observations)
+
+    def replace(self, **changes: Any) -> TabularPOMDP:
+        """A copy with some constructor arguments changed (``T``, ``Z``, ``R``, ``b0``, …)."""
+        arguments = {
+            "T": self.T_rows, "Z": self.Z_rows, "R": self.R, "discount": self.discount,
+            "b0": self.b0, "states": self.states, "actions": self.actions,
+            "observations": self.observations, "name": self.name,
+        }  # fmt: skip
+        unknown = set(changes) - set(arguments)
+        if unknown:
+            raise TypeError(f"replace() got unknown fields {sorted(unknown)}")
+        return TabularPOMDP(**{**arguments, **changes})
 
     def __repr__(self) -> str:
         return (
             f"TabularPOMDP({self.name!r}, states={self.n_states}, actions={self.n_actions}, "
             f"observations={self.n_observations}, discount={self.discount})"
         )
+
+
+def _check_distribution_b0(b0: np.ndarray) -> None:
+    if np.any(b0 < 0):
+        i = int(np.argmax(b0 < 0))
+        raise ModelError(f"b0[{i}]", f"negative probability {b0[i]}")
+    if abs(b0.sum() - 1.0) > ROW_SUM_TOLERANCE:
+        raise ModelError("b0", f"sums to {b0.sum():.9g}, expected 1")

@@ -22,6 +22,8 @@ import numpy as np
 
 from decide.errors import ImpossibleObservation, UsageError
 from decide.pomdp._kernels import pomcp as kernels
+from decide.pomdp._pointbased_model import sampler
+from decide.pomdp.belief import likelihood, predict
 from decide.pomdp.model import TabularPOMDP
 
 #: Rejection-sampling attempts per missing particle before falling back to the exact belief.
@@ -126,11 +128,13 @@ def _check_positive(name: str, value: object, *, integer: bool = False) -> None:
         raise UsageError(f"{name}: expected a positive value, got {value!r}")
 
 
-def _cdf(P: np.ndarray) -> np.ndarray:
-    cdf = np.cumsum(P, axis=-1)
-    cdf /= cdf[..., -1:]
-    cdf[..., -1] = 1.0
-    return np.ascontiguousarray(cdf)
+def _cdf(rows, stride: int) -> tuple:
+    """The kernels' sparse cumulative table of ``rows`` (see :mod:`._kernels.pomcp`)."""
+    ptr, idx, cdf = sampler(rows)
+    last = ptr[1:] - 1
+    cdf /= np.repeat(cdf[last], np.diff(ptr))
+    cdf[last] = 1.0
+    return ptr, idx, cdf, stride, np.asarray(rows.data, dtype=np.float64)
 
 
 def _rollout_actions(rollout: str | int | tuple[int, ...], pomdp: TabularPOMDP) -> np.ndarray:
@@ -176,8 +180,8 @@ class POMCPPlanner:
         self.callback = callback
         self._rng = np.random.default_rng(seed)
         self._stream = self._rng.integers(2**63, size=1).astype(np.uint64)
-        self._T_cdf = _cdf(pomdp.T)
-        self._Z_cdf = _cdf(pomdp.Z)
+        self._T_cdf = _cdf(pomdp.T_rows, pomdp.n_states)
+        self._Z_cdf = _cdf(pomdp.Z_rows, pomdp.z_stride)
         self._R = np.ascontiguousarray(pomdp.R)
         self._rollout = _rollout_actions(config.rollout, pomdp)
         self.exploration = (
@@ -232,7 +236,8 @@ class POMCPPlanner:
     def update(self, action: int, observation: int) -> None:
         """Advance the particle belief and the tree after ``action`` and ``observation``."""
         action, observation = self._check_step(action, observation)
-        belief = self._belief @ self.pomdp.T[action] * self.pomdp.Z[action, :, observation]
+        belief = predict(self.pomdp, self._belief, action)
+        belief *= likelihood(self.pomdp, action, observation)
         mass = belief.sum()
         if not mass > 0:
             raise ImpossibleObservation(
@@ -266,7 +271,7 @@ class POMCPPlanner:
             action,
             observation,
             self._T_cdf,
-            self.pomdp.Z,
+            self._Z_cdf,
             out,
             kept.size,
             tries,

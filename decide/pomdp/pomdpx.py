@@ -34,9 +34,11 @@ from xml.parsers import expat
 from xml.sax.saxutils import escape, quoteattr
 
 import numpy as np
+from scipy import sparse
 
 from decide._atomic import atomic_write_text
 from decide.errors import FormatError, ModelError, UsageError
+from decide.pomdp._pomdpx_joint import Factor, Layout, count_entries, product_rows
 from decide.pomdp.model import TabularPOMDP
 
 
@@ -244,26 +246,56 @@ class _Reader:
             return np.full(need, numbers[0])
         raise self.error(table, f"expected {need} numbers, got {numbers.size}")
 
-    # ---- the joint model ----
+    # ---- the flat model ----
 
-    def joint(self, section: str, names: list[str], kind: str = "prob") -> np.ndarray:
-        """Product (kind "prob") or sum (kind "value") of a section's tables over ``names``."""
+    def factors(self, section: str, outputs: list[str], allowed: set[str]) -> list[Factor]:
+        """One factor per output variable, in order, from the <CondProb>s of ``section``."""
         node = self.root.one(section, self.where)
-        tag = "CondProb" if kind == "prob" else "Func"
-        sizes = [self.variable(n, node).size for n in names]
-        result = np.ones(sizes) if kind == "prob" else np.zeros(sizes)
-        for child in node.all(tag):
-            axes, table = self.table(child, kind)
-            missing = [v for v in axes if v not in names]
-            if missing:
-                raise self.error(child, f"variable {missing[0]!r} cannot appear in <{section}>")
+        found: dict[str, Factor] = {}
+        for child in node.all("CondProb"):
+            axes, table = self.table(child, "prob")
+            var, parents = axes[-1], axes[:-1]
+            if var not in outputs:
+                raise self.error(child, f"variable {var!r} cannot be defined in <{section}>")
+            if var in found:
+                raise self.error(child, f"a second <CondProb> for {var!r}")
             if len(set(axes)) != len(axes):
                 raise self.error(child, "a variable appears twice among <Var> and <Parent>")
-            order = sorted(range(len(axes)), key=lambda i: names.index(axes[i]))
-            shape = [size if name in axes else 1 for name, size in zip(names, sizes, strict=True)]
-            placed = table.transpose(order).reshape(shape)
-            result = result * placed if kind == "prob" else result + placed
-        return result
+            outside = [name for name in parents if name not in allowed]
+            if outside:
+                raise self.error(child, f"variable {outside[0]!r} cannot appear in <{section}>")
+            self._check_rows(child, table)
+            rows = sparse.csr_array(table.reshape(-1, table.shape[-1]))
+            found[var] = Factor(tuple(parents), table.shape[:-1], rows)
+        missing = [v for v in outputs if v not in found]
+        if missing:
+            raise self.error(node, f"no <CondProb> for {missing[0]!r}")
+        return [found[v] for v in outputs]
+
+    def _check_rows(self, node: _Node, table: np.ndarray) -> None:
+        sums = table.sum(axis=-1)
+        if np.any(table < 0) or not np.allclose(sums, 1.0, atol=1e-6):
+            worst = float(np.max(np.abs(sums - 1.0)))
+            raise self.error(node, f"probabilities must be ≥ 0 and sum to 1 (off by {worst:.3g})")
+
+    def layout(self, names: list[str]) -> Layout:
+        return Layout(tuple(names), tuple(self.variable(n, self.root).size for n in names))
+
+    def reward_tables(self, names: list[str]) -> list[tuple[tuple[str, ...], np.ndarray]]:
+        """(parents, flat values) of every <Func>; parents must be among ``names``."""
+        node = self.root.one("RewardFunction", self.where)
+        out = []
+        for child in node.all("Func"):
+            parents, table = self.table(child, "value")
+            outside = [v for v in parents if v not in names]
+            if outside:
+                raise self.error(
+                    child, f"variable {outside[0]!r} cannot appear in <RewardFunction>"
+                )
+            if len(set(parents)) != len(parents):
+                raise self.error(child, "a variable appears twice among <Var> and <Parent>")
+            out.append((tuple(parents), table.reshape(-1)))
+        return out
 
 
 def parse_pomdpx(text: str | bytes, *, where: str = "<text>", name: str = "pomdpx") -> PomdpxModel:
@@ -276,20 +308,23 @@ def parse_pomdpx(text: str | bytes, *, where: str = "<text>", name: str = "pomdp
         raise reader.error(root.one("Discount", where), "expected a number") from None
     prev, curr, obs = list(reader.prev), list(reader.curr), list(reader.obs)
     a = reader.action_name
-    S = math.prod(v.size for v in reader.prev.values())
-    O = math.prod(v.size for v in reader.obs.values())
-    A = reader.action.size
-    _check_memory(reader, A, S, O)
-    b0 = reader.joint("InitialStateBelief", prev).reshape(S)
-    T = reader.joint("StateTransitionFunction", [a, *prev, *curr]).reshape(A, S, S)
-    Z = reader.joint("ObsFunction", [a, *curr, *obs]).reshape(A, S, O)
-    R = _expected_reward(reader, T, [a, *prev], curr)
-    _check_distributions(reader, T, Z, b0)
+    t_layout = reader.layout([a, *prev])
+    t_factors = reader.factors("StateTransitionFunction", curr, {a, *prev})
+    z_factors = reader.factors("ObsFunction", obs, {a, *curr})
+    z_by_action = any(a in f.parents for f in z_factors)
+    z_layout = reader.layout([a, *curr] if z_by_action else curr)
+    _check_memory(reader, (t_layout, t_factors), (z_layout, z_factors))
+    b0 = product_rows(reader.layout([]), reader.factors("InitialStateBelief", prev, set()))
+    T = product_rows(t_layout, t_factors)
+    Z = product_rows(z_layout, z_factors)
+    R = _expected_reward(reader, T, t_layout, reader.layout(curr))
     states = _joint_names([reader.prev[v].values for v in prev])
     observations = _joint_names([reader.obs[v].values for v in obs])
     try:
         labels = {"states": states, "actions": reader.action.values, "observations": observations}
-        pomdp = TabularPOMDP(T=T, Z=Z, R=R, discount=discount, b0=b0, name=name, **labels)
+        pomdp = TabularPOMDP(
+            T=T, Z=Z, R=R, discount=discount, b0=b0.toarray().ravel(), name=name, **labels
+        )
     except ModelError as error:
         raise FormatError(str(error), path=where) from None
     return PomdpxModel(
@@ -300,40 +335,41 @@ def parse_pomdpx(text: str | bytes, *, where: str = "<text>", name: str = "pomdp
     )
 
 
-def _expected_reward(reader: _Reader, T: np.ndarray, now: list[str], curr: list[str]):
-    """R(s, a): the rewards' sum, averaged over s' only when some reward depends on it."""
-    A, S, _ = T.shape
-    funcs = reader.root.one("RewardFunction", reader.where).all("Func")
-    parents = {p for f in funcs for p in f.one("Parent", reader.where).text.split()}
-    if not parents & set(curr):
-        return reader.joint("RewardFunction", now, kind="value").reshape(A, S).T
-    full = reader.joint("RewardFunction", [*now, *curr], kind="value").reshape(A, S, S)
-    return np.einsum("ast,ast->sa", T, full)
+def _expected_reward(reader: _Reader, T: sparse.csr_array, rows: Layout, next_state: Layout):
+    r"""R(s, a) = Σ_k E_{s'} r_k: a reward that depends on s' is averaged over T's entries."""
+    entry_rows = np.repeat(np.arange(rows.n_rows), np.diff(T.indptr))
+    R = np.zeros(rows.n_rows)
+    for parents, values in reader.reward_tables([*rows.names, *next_state.names]):
+        if set(parents) & set(next_state.names):
+            config = _config(parents, (rows, entry_rows), (next_state, T.indices))
+            R += np.bincount(entry_rows, weights=T.data * values[config], minlength=rows.n_rows)
+        else:
+            R += values[_config(parents, (rows, np.arange(rows.n_rows)))]
+    return R.reshape(reader.action.size, T.shape[1]).T
 
 
-def _check_memory(reader: _Reader, A: int, S: int, O: int) -> None:
+def _config(parents, *where: tuple[Layout, np.ndarray]) -> np.ndarray:
+    """Joint index of ``parents``' values, each read from the layout that has it."""
+    config = np.zeros(where[0][1].size, dtype=np.int64)
+    for name in parents:
+        layout, index = next((lay, ix) for lay, ix in where if name in lay.names)
+        size = layout.sizes[layout.names.index(name)]
+        config = config * size + layout.coordinate(name, index)
+    return config
+
+
+def _check_memory(reader: _Reader, *tables: tuple[Layout, list[Factor]]) -> None:
     """Refuse, before allocating, a flat model larger than the memory available."""
-    need = 8 * (3 * A * S * S + 2 * A * S * O)  # T, its reward twin and a product; Z twice
-    pages = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    if need > pages:
+    entries = [count_entries(layout, factors) for layout, factors in tables]
+    rows = sum(layout.n_rows for layout, _ in tables)
+    need = 3 * 24 * sum(entries) + 16 * rows  # row, column, value, while built and copied
+    available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    if need > available:
         raise UsageError(
-            f"{reader.where}: the flat model ({A} actions × {S} joint states × {O} joint "
-            f"observations) needs {need / 2**30:.1f} GiB as dense arrays, {pages / 2**30:.1f} GiB "
-            "are available; sparse models are not supported yet"
+            f"{reader.where}: the flat model has {entries[0]:,} transition and {entries[1]:,} "
+            f"observation entries and needs about {need / 2**30:.1f} GiB to build; "
+            f"{available / 2**30:.1f} GiB are available"
         )
-
-
-def _check_distributions(reader: _Reader, T, Z, b0) -> None:
-    for section, P in (
-        ("StateTransitionFunction", T),
-        ("ObsFunction", Z),
-        ("InitialStateBelief", b0),
-    ):
-        sums = P.sum(axis=-1)
-        if np.any(P < 0) or not np.allclose(sums, 1.0, atol=1e-6):
-            node = reader.root.one(section, reader.where)
-            worst = float(np.max(np.abs(sums - 1.0)))
-            raise reader.error(node, f"probabilities must be ≥ 0 and sum to 1 (off by {worst:.3g})")
 
 
 def _joint_names(values: list[tuple[str, ...]]) -> tuple[str, ...]:
@@ -382,13 +418,11 @@ def format_pomdpx(pomdp: TabularPOMDP) -> str:
         "</InitialStateBelief>",
         "<StateTransitionFunction>",
         *_cond_prob(
-            "state_1", "action state_0", _rows(actions, pomdp.states, pomdp.states, pomdp.T)
+            "state_1", "action state_0", _rows(actions, pomdp.states, pomdp.states, pomdp.T_rows)
         ),
         "</StateTransitionFunction>",
         "<ObsFunction>",
-        *_cond_prob(
-            "obs", "action state_1", _rows(actions, pomdp.states, pomdp.observations, pomdp.Z)
-        ),
+        *_observation_table(pomdp),
         "</ObsFunction>",
         "<RewardFunction><Func><Var>reward</Var><Parent>action state_0</Parent>",
         "<Parameter type='TBL'>",
@@ -404,18 +438,37 @@ def write_pomdpx(pomdp: TabularPOMDP, path: str | Path) -> Path:
     return atomic_write_text(path, format_pomdpx(pomdp))
 
 
-def _rows(actions, states, columns, P: np.ndarray) -> list[tuple[str, np.ndarray]]:
-    """(instance, table) per action and state: the row in full, or its entries when sparse."""
+def _observation_table(pomdp: TabularPOMDP) -> list[str]:
+    """The <CondProb> of ``obs``: given ``state_1`` alone when Z does not depend on the action."""
+    if pomdp.z_stride == 0:
+        return _cond_prob(
+            "obs", "state_1", _rows(("",), pomdp.states, pomdp.observations, pomdp.Z_rows)
+        )
+    actions = pomdp.actions
+    return _cond_prob(
+        "obs", "action state_1", _rows(actions, pomdp.states, pomdp.observations, pomdp.Z_rows)
+    )
+
+
+def _rows(actions, states, columns, P: sparse.csr_array) -> list[tuple[str, np.ndarray]]:
+    """(instance, table) per action and state of the rows ``P`` (row ``a * S + s``): the row in
+    full, or its entries when sparse."""
     out = []
+    S, C = len(states), len(columns)
     for a, action in enumerate(actions):
         for s, state in enumerate(states):
-            row = P[a, s]
-            nonzero = np.flatnonzero(row)
-            if 4 * nonzero.size >= row.size:
-                out.append((f"{escape(action)} {escape(state)} -", row))
+            row = a * S + s
+            cols = P.indices[P.indptr[row] : P.indptr[row + 1]]
+            vals = P.data[P.indptr[row] : P.indptr[row + 1]]
+            prefix = f"{escape(action)} {escape(state)}".lstrip()
+            if 4 * cols.size >= C:
+                dense = np.zeros(C)
+                dense[cols] = vals
+                out.append((f"{prefix} -", dense))
             else:
-                prefix = f"{escape(action)} {escape(state)}"
-                out += [(f"{prefix} {escape(columns[j])}", row[j : j + 1]) for j in nonzero]
+                out += [
+                    (f"{prefix} {escape(columns[j])}", vals[k : k + 1]) for k, j in enumerate(cols)
+                ]
     return out
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import xarray as xr
 
 from decide.errors import ImpossibleObservation, ModelError, UsageError
-from decide.pomdp._kernels.simulate import rollout_alpha, sparse_rows
+from decide.pomdp._kernels.simulate import rollout_alpha
+from decide.pomdp._pointbased_model import belief_model, emission_sampler, sampler
 from decide.pomdp.belief import _index, predict, update_belief
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.policy import AlphaVectorPolicy
@@ -138,14 +139,10 @@ def _empty(replicates: int, steps: int) -> dict[str, np.ndarray]:
 
 
 def _run_kernel(true_model, agent_model, policy, start, u_init, u) -> dict[str, np.ndarray]:
-    A, S = true_model.n_actions, true_model.n_states
-    t_ptr, t_idx, _, t_cdf = sparse_rows(true_model.T.reshape(A * S, S))
-    g_ptr, g_idx, g_prob, _ = sparse_rows(agent_model.T.reshape(A * S, S))
     out = _empty(*u.shape[:2])
     rollout_alpha(
-        t_ptr, t_idx, t_cdf, np.cumsum(true_model.Z, axis=2), true_model.R,
-        np.cumsum(true_model.b0), start,
-        g_ptr, g_idx, g_prob, agent_model.Z, agent_model.b0,
+        sampler(true_model.T_rows), emission_sampler(true_model), true_model.R,
+        np.cumsum(true_model.b0), start, belief_model(agent_model), agent_model.b0,
         policy.alpha, policy.actions, u_init, u,
         out["state"], out["action"], out["observation"], out["reward"],
         out["impossible_observations"],
@@ -159,6 +156,12 @@ def _sample(probabilities: np.ndarray, u: float) -> int:
     return min(int(np.searchsorted(cdf, u * cdf[-1], side="right")), cdf.size - 1)
 
 
+def _sample_row(rows, row: int, u: float) -> int:
+    """:func:`_sample` over the nonzero entries of sparse row ``row``."""
+    start, stop = rows.indptr[row], rows.indptr[row + 1]
+    return int(rows.indices[start + _sample(rows.data[start:stop], u)])
+
+
 def _run_python(true_model, agent_model, policy, start, u_init, u) -> dict[str, np.ndarray]:
     out = _empty(*u.shape[:2])
     for r in range(u.shape[0]):
@@ -168,8 +171,9 @@ def _run_python(true_model, agent_model, policy, start, u_init, u) -> dict[str, 
             a = int(policy.action(belief))
             if not 0 <= a < true_model.n_actions:
                 raise UsageError(f"{type(policy).__name__} chose action {a}, outside the model")
-            s_next = _sample(true_model.T[a, s], u[r, t, 0])
-            o = _sample(true_model.Z[a, s_next], u[r, t, 1])
+            S = true_model.n_states
+            s_next = _sample_row(true_model.T_rows, a * S + s, u[r, t, 0])
+            o = _sample_row(true_model.Z_rows, a * true_model.z_stride + s_next, u[r, t, 1])
             out["state"][r, t], out["action"][r, t], out["observation"][r, t] = s, a, o
             out["reward"][r, t] = true_model.R[s, a]
             belief, possible = _next_belief(agent_model, belief, a, o)

@@ -18,6 +18,7 @@ import numpy as np
 
 from decide.errors import ModelError
 from decide.pomdp._kernels.fisheries import protocol_rollouts
+from decide.pomdp._pointbased_model import belief_model, emission_sampler, sampler
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.policy import AlphaVectorPolicy
 
@@ -50,8 +51,8 @@ def rollouts(
         Initial state index and previous action index.
     agent : TabularPOMDP, optional
         The model the manager's belief follows: it starts at ``agent.b0`` and is updated with
-        ``agent.T`` and ``agent.Z`` (default ``pomdp``, the manager who knows the truth). Must
-        have the sizes of ``pomdp``; ignored by an action table.
+        ``agent``'s transitions and observations (default ``pomdp``, the manager who knows the
+        truth). Must have the sizes of ``pomdp``; ignored by an action table.
 
     Returns
     -------
@@ -81,7 +82,7 @@ def rollouts(
     out["final_state"] = np.zeros(n, dtype=np.int64)
     out["impossible"] = np.zeros(n, dtype=np.int64)
     protocol_rollouts(
-        np.cumsum(pomdp.T, axis=2), np.cumsum(pomdp.Z, axis=2), agent.T, agent.Z, agent.b0,
+        sampler(pomdp.T_rows), emission_sampler(pomdp), belief_model(agent), agent.b0,
         int(x0), int(a0), table, alpha_t, alpha_action, np.ascontiguousarray(u),
         out["state"], out["action"], out["observation"], out["final_state"], out["impossible"],
     )  # fmt: skip

@@ -142,7 +142,7 @@ def stock_pomdp(model: Logistic, sigma_g: float, sigma_m: float, s: BatchSetting
         return pomdp
     reward = pomdp.R.copy()
     reward[0, :] = -s.extinction_penalty
-    return dataclasses.replace(pomdp, R=reward)
+    return pomdp.replace(R=reward)
 
 
 def stock_seed(seed: int, index: int) -> int:

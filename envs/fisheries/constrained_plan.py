@@ -45,7 +45,7 @@ def fisheries_cmdp(
     """The constrained MDP: the study's dynamics on ``n_grid`` points of [0, 2K], start at
     ``x0`` (default K/6) snapped to the grid, failure below ``collapse`` × K."""
     grids = make_grids(model, n_grid)
-    T = build_pomdp(model, sigma_g, 0.0, n_grid, discount=discount).T
+    T = build_pomdp(model, sigma_g, 0.0, n_grid, discount=discount).dense_transitions()
     reward = np.minimum(grids.states[:, None], grids.actions[None, :])
     start = model.K / 6.0 if x0 is None else x0
     initial = np.zeros(n_grid)

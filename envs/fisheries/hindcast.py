@@ -101,13 +101,10 @@ class HindcastOptions:
 def lookahead_action(pomdp, alpha: np.ndarray, belief: np.ndarray) -> int:
     r"""The action maximising :math:`b\cdot R_{:,a} + \gamma\sum_o \max_k \alpha_k\cdot
     (Z_{:,o}\circ bT_a)` (the unnormalised posterior keeps the weight :math:`P(o \mid b, a)`)."""
-    predicted = belief @ pomdp.T  # (A, S)
-    future = np.array(
-        [
-            np.max(alpha @ (predicted[a][:, None] * pomdp.Z[a]), axis=0).sum()
-            for a in range(len(predicted))
-        ]
-    )
+    future = np.empty(pomdp.n_actions)
+    for a in range(pomdp.n_actions):
+        posterior = pomdp.observation(a).multiply((belief @ pomdp.transition(a))[:, None])
+        future[a] = np.max(alpha @ posterior, axis=0).sum()
     return int(np.argmax(belief @ pomdp.R + pomdp.discount * future))
 
 

@@ -178,7 +178,7 @@ def fitted_mdp(
     pomdp = build_pomdp(
         Logistic(r, K), sigma_g, 0.0, n_grid, upper=UPPER, discount=discount, order=ORDER
     )
-    return TabularMDP(pomdp.T, pomdp.R, discount)
+    return TabularMDP(pomdp.dense_transitions(), pomdp.R, discount)
 
 
 #: The model families the managers may fit (:func:`fitted_set`).

@@ -126,8 +126,8 @@ def build_pomdp(
     Returns
     -------
     TabularPOMDP
-        ``T[a, s, s']``, ``Z[a, s', o]``, ``R[s, a] = min(x_s, h_a)``, uniform ``b0``, labels
-        the grid values.
+        ``T[a, s, s']``, ``Z[s', o]`` (the same for every action), ``R[s, a] = min(x_s, h_a)``,
+        uniform ``b0``, labels the grid values.
     """
     for name, sigma in (("sigma_g", sigma_g), ("sigma_m", sigma_m)):
         if not (np.isfinite(sigma) and sigma >= 0):
@@ -139,12 +139,11 @@ def build_pomdp(
     mean, harvest = expected_next(model, x, h, order)  # (A, S)
     T = grid_probabilities(grids.states, mean, float(sigma_g), noise)
     Z1 = grid_probabilities(grids.observations, grids.states, float(sigma_m), "normal")
-    Z = np.broadcast_to(Z1, (grids.actions.size, *Z1.shape))
     S = grids.states.size
     name = f"fisheries-{type(model).__name__.lower()}-sg{sigma_g:g}-sm{sigma_m:g}-{S}"
     return TabularPOMDP(
         T=T,
-        Z=Z,
+        Z=Z1,
         R=harvest.T,
         discount=discount,
         b0=np.full(S, 1.0 / S),

@@ -175,4 +175,4 @@ def surplus_mdp(
     pomdp = build_pomdp(
         fit, fit.sigma_g, 0.0, n_grid, upper=upper, discount=discount, order="harvest_first"
     )
-    return TabularMDP(pomdp.T, pomdp.R, discount)
+    return TabularMDP(pomdp.dense_transitions(), pomdp.R, discount)

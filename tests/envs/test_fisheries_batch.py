@@ -109,7 +109,7 @@ def test_the_pomdp_is_the_later_studys():
     np.testing.assert_allclose(pomdp.R[1:], np.minimum(grid[1:, None], grid[None, :]))
     s = np.maximum(grid[60] - grid[10], 0)
     mean = s + 0.6 * s * (1 - s / 0.8)  # harvest before growth
-    expected = float(grid @ pomdp.T[10, 60])
+    expected = float(grid @ pomdp.dense_transitions()[10, 60])
     assert expected == pytest.approx(mean, abs=0.02)
     no_penalty = stock_pomdp(model, 0.1, 0.2, BatchSettings(extinction_penalty=0))
     np.testing.assert_allclose(no_penalty.R[0], 0.0)

@@ -35,7 +35,7 @@ def value_iteration(pomdp, tol=1e-12):
     """Exact values of the fully observed MDP (T, R, γ)."""
     V = np.zeros(pomdp.n_states)
     while True:
-        Q = pomdp.R + pomdp.discount * np.einsum("ast,t->sa", pomdp.T, V)
+        Q = pomdp.R + pomdp.discount * np.einsum("ast,t->sa", pomdp.dense_transitions(), V)
         if np.abs(Q.max(axis=1) - V).max() < tol:
             return Q.max(axis=1), Q
         V = Q.max(axis=1)
@@ -66,25 +66,30 @@ def test_transition_rows_follow_the_papers_rule():
         x, h = GRID[s], GRID[a]
         esc = max(x - h, 0.0)
         mu = esc + 0.75 * esc * (1 - esc)
-        np.testing.assert_allclose(pomdp.T[a, s], paper_row(mu, 0.15), atol=1e-14)
+        np.testing.assert_allclose(pomdp.dense_transitions()[a, s], paper_row(mu, 0.15), atol=1e-14)
 
 
 def test_observations_are_action_independent_and_follow_the_same_rule():
     pomdp = build_pomdp(sigma_g=0.15, sigma_m=0.1)
-    np.testing.assert_array_equal(pomdp.Z[0], pomdp.Z[57])
+    np.testing.assert_array_equal(pomdp.dense_observations()[0], pomdp.dense_observations()[57])
     for s in (1, 8, 50, 99):
-        np.testing.assert_allclose(pomdp.Z[3, s], paper_row(GRID[s], 0.1), atol=1e-14)
-    assert pomdp.Z[0, 0, 0] == 1.0  # an extinct stock is surveyed as 0
+        np.testing.assert_allclose(
+            pomdp.dense_observations()[3, s], paper_row(GRID[s], 0.1), atol=1e-14
+        )
+    assert pomdp.dense_observations()[0, 0, 0] == 1.0  # an extinct stock is surveyed as 0
 
 
 def test_extinction_is_absorbing_and_zero_noise_is_exact():
     pomdp = build_pomdp(sigma_g=0.0, sigma_m=0.0)
-    np.testing.assert_array_equal(pomdp.Z[0], np.eye(100))
-    assert np.all(pomdp.T[:, 0, 0] == 1.0)
-    assert pomdp.T[20, 10, 0] == 1.0  # quota above the stock: f = 0, extinct
+    np.testing.assert_array_equal(pomdp.dense_observations()[0], np.eye(100))
+    assert np.all(pomdp.dense_transitions()[:, 0, 0] == 1.0)
+    assert pomdp.dense_transitions()[20, 10, 0] == 1.0  # quota above the stock: f = 0, extinct
     s = GRID[20] - GRID[5]  # escapement ≈ 0.303
     mu = s + 0.75 * s * (1 - s)
-    assert pomdp.T[5, 20].argmax() == np.abs(GRID - mu).argmin() and pomdp.T[5, 20].max() == 1.0
+    assert (
+        pomdp.dense_transitions()[5, 20].argmax() == np.abs(GRID - mu).argmin()
+        and pomdp.dense_transitions()[5, 20].max() == 1.0
+    )
 
 
 @pytest.mark.parametrize("sigma_g", [0.02, 0.1, 0.15])
@@ -111,7 +116,7 @@ def test_the_continuous_mass_below_zero_contradicts_the_published_policy(shared_
     index = shared_file("fisheries/paper-policies/index.csv")
     policy = read_policyx(index.parent / "50943e420f08c2ee626d4aec6949aad1.policyx")
     pomdp = build_pomdp(sigma_g=0.15, sigma_m=0.0)
-    T = np.array(pomdp.T)
+    T = np.array(pomdp.dense_transitions())
     esc = np.maximum(GRID[None, :] - GRID[:, None], 0.0)  # [a, s]
     mean = esc + 0.75 * esc * (1 - esc)
     for a, s in zip(*np.nonzero(mean > 0), strict=True):
@@ -120,7 +125,7 @@ def test_the_continuous_mass_below_zero_contradicts_the_published_policy(shared_
         top = norm.cdf(GRID[-1], mean[a, s], 0.15)
         T[a, s] = p * top / p.sum()
         T[a, s, -1] += 1.0 - top
-    other = type(pomdp)(T, pomdp.Z, pomdp.R, pomdp.discount, pomdp.b0)
+    other = type(pomdp)(T, pomdp.dense_observations(), pomdp.R, pomdp.discount, pomdp.b0)
     _, Q = value_iteration(other)
     assert float((other.b0 @ Q).max()) - policy.value(pomdp.b0) < -1e-3
 
@@ -132,7 +137,7 @@ def test_historical_variant_recruits_before_harvest_on_150_points():
     assert (pomdp.n_states, pomdp.n_actions, pomdp.n_observations) == (150, 150, 150)
     s, a = 40, 10
     mu = grid[s] + 1.038 * grid[s] * (1 - grid[s] / 1.198) - min(grid[s], grid[a])
-    mean = pomdp.T[a, s] @ grid
+    mean = pomdp.dense_transitions()[a, s] @ grid
     assert abs(mean - mu) < 1e-3  # tails folded to the ends move the mean very little
     np.testing.assert_allclose(pomdp.R, np.minimum(grid[:, None], grid[None, :]))
 

@@ -69,7 +69,7 @@ def test_ce_loses_value_and_collapses_stocks_as_measurement_noise_grows(policyx_
 def value_iteration(pomdp, tol=1e-12):
     V = np.zeros(pomdp.n_states)
     while True:
-        Q = pomdp.R + pomdp.discount * np.einsum("ast,t->sa", pomdp.T, V)
+        Q = pomdp.R + pomdp.discount * np.einsum("ast,t->sa", pomdp.dense_transitions(), V)
         if np.abs(Q.max(axis=1) - V).max() < tol:
             return Q
         V = Q.max(axis=1)
@@ -109,15 +109,16 @@ def protocol_in_python(pomdp, choose, u, x0):
     def draw(p, v):
         return min(int(np.searchsorted(np.cumsum(p), v * p.sum(), side="right")), p.size - 1)
 
+    T, Z = pomdp.dense_transitions(), pomdp.dense_observations()
     states, actions = np.zeros(u.shape[:2], int), np.zeros(u.shape[:2], int)
     for r in range(u.shape[0]):
         s, a = x0, 0
         choose.reset() if hasattr(choose, "reset") else None
         for t in range(u.shape[1]):
-            o = draw(pomdp.Z[a, s], u[r, t, 0])
+            o = draw(Z[a, s], u[r, t, 0])
             a = choose.step(o) if hasattr(choose, "step") else int(choose[o])
             states[r, t], actions[r, t] = s, a
-            s = draw(pomdp.T[a, s], u[r, t, 1])
+            s = draw(T[a, s], u[r, t, 1])
     return states, actions
 
 

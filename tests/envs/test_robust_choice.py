@@ -115,15 +115,16 @@ def exact_table_value(truth, table: np.ndarray, x0: int, years: int) -> float:
     :math:`\gamma\, e^\top (I - (\gamma P)^H)(I - \gamma P)^{-1} r`.
     """
     S, A, gamma = truth.n_states, truth.n_actions, truth.discount
+    T, Z = truth.dense_transitions(), truth.dense_observations()
     P = np.zeros((S * A, S * A))
     reward = np.zeros(S * A)
     for s in range(S):
         for a_prev in range(A):
             row = s * A + a_prev
-            for o, p_o in enumerate(truth.Z[a_prev, s]):
+            for o, p_o in enumerate(Z[a_prev, s]):
                 a = table[o]
                 reward[row] += p_o * truth.R[s, a]
-                P[row, np.arange(S) * A + a] += p_o * truth.T[a, s]
+                P[row, np.arange(S) * A + a] += p_o * T[a, s]
     system = np.eye(S * A) - gamma * P
     infinite = np.linalg.solve(system, reward)
     tail = np.linalg.matrix_power(gamma * P, years) @ infinite

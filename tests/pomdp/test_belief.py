@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decide.errors import ImpossibleObservation, ModelError
-from decide.pomdp._kernels.simulate import sparse_rows, update_belief_sparse
+from decide.pomdp._kernels.simulate import update_belief_sparse
+from decide.pomdp._pointbased_model import belief_model
 from decide.pomdp.belief import observation_probability, update_belief, update_beliefs
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.problems import rock_sample, tiger
@@ -58,7 +59,11 @@ def random_model(seed: int, S: int, A: int, O: int) -> TabularPOMDP:
 
 def brute_force(model, b, a, o):
     S = model.n_states
-    joint = [sum(model.T[a, s, s2] * b[s] for s in range(S)) * model.Z[a, s2, o] for s2 in range(S)]
+    joint = [
+        sum(model.dense_transitions()[a, s, s2] * b[s] for s in range(S))
+        * model.dense_observations()[a, s2, o]
+        for s2 in range(S)
+    ]
     return np.array(joint)
 
 
@@ -95,16 +100,14 @@ def test_vectorised_and_kernel_updates_agree(seed, S, O):
     beliefs /= beliefs.sum(axis=1, keepdims=True)
     actions, observations = rng.integers(0, 3, 6), rng.integers(0, O, 6)
     posterior, possible = update_beliefs(model, beliefs, actions, observations)
-    indptr, indices, probs, _ = sparse_rows(model.T.reshape(3 * S, S))
+    tables = belief_model(model)
     for i in range(6):
-        out = np.empty(S)
-        kernel_ok = update_belief_sparse(
-            beliefs[i], actions[i], observations[i], indptr, indices, probs, model.Z, out
-        )
+        out = beliefs[i].copy()
+        kernel_ok = update_belief_sparse(out, actions[i], observations[i], tables, np.empty(S))
         assert kernel_ok == possible[i]
         np.testing.assert_allclose(out, posterior[i], atol=1e-12)
         if possible[i]:
             expected = update_belief(model, beliefs[i], actions[i], observations[i])
         else:
-            expected = beliefs[i] @ model.T[actions[i]]  # the prediction is kept
+            expected = beliefs[i] @ model.dense_transitions()[actions[i]]  # the prediction is kept
         np.testing.assert_allclose(posterior[i], expected, atol=1e-12)

@@ -48,7 +48,9 @@ def _blind_closed_form(pomdp: TabularPOMDP) -> np.ndarray:
     S = pomdp.n_states
     return np.stack(
         [
-            np.linalg.solve(np.eye(S) - pomdp.discount * pomdp.T[a], pomdp.R[:, a])
+            np.linalg.solve(
+                np.eye(S) - pomdp.discount * pomdp.dense_transitions()[a], pomdp.R[:, a]
+            )
             for a in range(pomdp.n_actions)
         ]
     )
@@ -86,11 +88,13 @@ def test_bounds_at_b0_match_sarsop(shared_file, name):
 def test_upper_bounds_are_fixed_points():
     pomdp = tiger()
     Q = np.asarray(qmdp_upper_bound(pomdp))
-    expected = pomdp.R + pomdp.discount * np.einsum("ast,t->sa", pomdp.T, Q.max(axis=1))
+    expected = pomdp.R + pomdp.discount * np.einsum(
+        "ast,t->sa", pomdp.dense_transitions(), Q.max(axis=1)
+    )
     assert np.allclose(Q, expected, atol=1e-9)
     F = np.asarray(fib_upper_bound(pomdp))
     # FIB: Q(s,a) = R + gamma sum_o max_a' sum_s' T(s'|s,a) Z(o|s',a) Q(s',a')
-    inner = np.einsum("ast,ato,tb->asob", pomdp.T, pomdp.Z, F)
+    inner = np.einsum("ast,ato,tb->asob", pomdp.dense_transitions(), pomdp.dense_observations(), F)
     expected = pomdp.R + pomdp.discount * inner.max(axis=3).sum(axis=2).T
     assert np.allclose(F, expected, atol=1e-9)
 

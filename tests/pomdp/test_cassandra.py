@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from dense import dense
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -61,7 +62,7 @@ R: stay : left
 
 def assert_same(a: TabularPOMDP, b: TabularPOMDP) -> None:
     for field in ("T", "Z", "R", "b0"):
-        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+        assert np.array_equal(dense(a, field), dense(b, field)), field
     assert a.discount == b.discount
     assert (a.states, a.actions, a.observations) == (b.states, b.actions, b.observations)
 
@@ -81,8 +82,8 @@ def test_rocksample_5_5_parses_to_its_published_size(shared_file):
 def test_tiger_is_the_published_tiger(shared_file):
     tiger = read_pomdp(shared_file("pomdp/Tiger.pomdp"))
     half = np.full((2, 2), 0.5)
-    assert np.array_equal(tiger.T, [np.eye(2), half, half])
-    assert np.array_equal(tiger.Z, [[[0.85, 0.15], [0.15, 0.85]], half, half])
+    assert np.array_equal(tiger.dense_transitions(), [np.eye(2), half, half])
+    assert np.array_equal(tiger.dense_observations(), [[[0.85, 0.15], [0.15, 0.85]], half, half])
     assert np.array_equal(tiger.R, [[-1, -100, 10], [-1, 10, -100]])
     assert np.array_equal(tiger.b0, [0.5, 0.5])
     assert tiger.states == ("tiger-left", "tiger-right")
@@ -94,8 +95,10 @@ def test_every_form_of_the_grammar():
     pomdp = parse_pomdp(GRAMMAR)
     assert pomdp.discount == 0.9 and pomdp.name == "pomdp"
     assert np.array_equal(pomdp.b0, [0, 1])
-    assert np.array_equal(pomdp.T, [np.eye(2), [[0, 1], [1, 0]]])
-    assert np.array_equal(pomdp.Z, [np.full((2, 2), 0.5), [[0.5, 0.5], [0.25, 0.75]]])
+    assert np.array_equal(pomdp.dense_transitions(), [np.eye(2), [[0, 1], [1, 0]]])
+    assert np.array_equal(
+        pomdp.dense_observations(), [np.full((2, 2), 0.5), [[0.5, 0.5], [0.25, 0.75]]]
+    )
     # R[s, a] = sum_{s', o} T Z R(a, s, s', o), by hand
     expected = [
         [0.5 * 1 + 0.5 * 2, -2 * 0.25 + 10 * 0.75],  # left: stay matrix row 1; go -> right
@@ -137,14 +140,16 @@ def test_names_and_indices_are_interchangeable():
     )
     assert_same(named, indexed)
     counted = parse_pomdp(HEAD.replace("left right", "2") + "T: * identity\nO: * identity\n")
-    assert counted.states == ("s0", "s1") and np.array_equal(counted.Z[1], np.eye(2))
+    assert counted.states == ("s0", "s1") and np.array_equal(
+        counted.dense_observations()[1], np.eye(2)
+    )
 
 
 def test_uniform_and_identity_rows_and_matrices():
     text = HEAD + "T: stay uniform\nT: go identity\nT: go : right uniform\nO: * identity\n"
     pomdp = parse_pomdp(text + "O: stay : left uniform\n")
-    assert np.array_equal(pomdp.T, [np.full((2, 2), 0.5), [[1, 0], [0.5, 0.5]]])
-    assert np.array_equal(pomdp.Z, [[[0.5, 0.5], [0, 1]], np.eye(2)])
+    assert np.array_equal(pomdp.dense_transitions(), [np.full((2, 2), 0.5), [[1, 0], [0.5, 0.5]]])
+    assert np.array_equal(pomdp.dense_observations(), [[[0.5, 0.5], [0, 1]], np.eye(2)])
 
 
 @pytest.mark.parametrize(
@@ -245,7 +250,14 @@ def test_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch
 @pytest.mark.parametrize("labels", [("a b", "c"), ("T", "c"), ("a:b", "c"), ("x#", "y")])
 def test_writer_rejects_labels_it_cannot_write(labels):
     pomdp = parse_pomdp(HEAD + BODY)
-    pomdp = TabularPOMDP(pomdp.T, pomdp.Z, pomdp.R, pomdp.discount, pomdp.b0, states=labels)
+    pomdp = TabularPOMDP(
+        pomdp.dense_transitions(),
+        pomdp.dense_observations(),
+        pomdp.R,
+        pomdp.discount,
+        pomdp.b0,
+        states=labels,
+    )
     with pytest.raises(ModelError, match="cannot be written"):
         format_pomdp(pomdp)
 

@@ -18,7 +18,9 @@ def test_defaults_and_read_only_arrays():
     assert (pomdp.n_states, pomdp.n_actions, pomdp.n_observations) == (3, 2, 4)
     assert pomdp.states == ("s0", "s1", "s2") and pomdp.observations[-1] == "o3"
     with pytest.raises(ValueError):
-        pomdp.T[0, 0, 0] = 1.0
+        pomdp.T_rows.data[0] = 1.0
+    with pytest.raises(AttributeError):
+        pomdp.R = np.ones((3, 2))
 
 
 @pytest.mark.parametrize(

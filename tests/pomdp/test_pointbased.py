@@ -64,11 +64,14 @@ def simulate(pomdp, policy, runs=2000, steps=150, seed=1) -> tuple[float, float]
         action = policy.actions[np.argmax(belief @ policy.alpha.T, axis=1)]
         total += discount * pomdp.R[state, action]
         discount *= pomdp.discount
-        cum_t = np.cumsum(pomdp.T[action, state], axis=1)
+        cum_t = np.cumsum(pomdp.dense_transitions()[action, state], axis=1)
         state = (rng.random((runs, 1)) > cum_t).sum(axis=1).clip(max=S - 1)
-        cum_z = np.cumsum(pomdp.Z[action, state], axis=1)
+        cum_z = np.cumsum(pomdp.dense_observations()[action, state], axis=1)
         obs = (rng.random((runs, 1)) > cum_z).sum(axis=1).clip(max=pomdp.n_observations - 1)
-        belief = np.einsum("rs,rst->rt", belief, pomdp.T[action]) * pomdp.Z[action, :, obs]
+        belief = (
+            np.einsum("rs,rst->rt", belief, pomdp.dense_transitions()[action])
+            * pomdp.dense_observations()[action, :, obs]
+        )
         belief /= belief.sum(axis=1, keepdims=True)
     return float(total.mean()), float(total.std(ddof=1) / np.sqrt(runs))
 

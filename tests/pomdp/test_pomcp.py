@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import stats
+from scipy import sparse, stats
 
 from decide.errors import ImpossibleObservation, UsageError
 from decide.pomdp._kernels import pomcp as kernels
 from decide.pomdp.model import TabularPOMDP
-from decide.pomdp.pomcp import POMCP
+from decide.pomdp.pomcp import POMCP, _cdf
 from decide.pomdp.problems import tiger
 from decide.pomdp.simulate import simulate
 
@@ -137,9 +137,13 @@ def test_tree_invariants(pomdp, n_sims, max_depth, exploration, seed):
         for child in children(tree, tree.v_qbase[0] + a):
             arrived = tree.rec_state[:n][tree.rec_node[:n] == child]
             assert arrived.size == tree.v_visits[child]
-            assert np.all(pomdp.Z[a, arrived, tree.v_obs[child]] > 0)
+            assert np.all(pomdp.dense_observations()[a, arrived, tree.v_obs[child]] > 0)
     # Re-rooting keeps a consistent subtree, rooted at node 0.
-    o = int(np.argmax(pomdp.Z[action].T @ (pomdp.b0 @ pomdp.T[action])))
+    o = int(
+        np.argmax(
+            pomdp.dense_observations()[action].T @ (pomdp.b0 @ pomdp.dense_transitions()[action])
+        )
+    )
     child = tree.child(action, o)
     visits = tree.v_visits[child] if child >= 0 else 0
     planner.update(action, o)
@@ -164,8 +168,7 @@ def test_tree_grows_between_kernel_calls():
 def test_sampled_transitions_follow_the_model(n, seed):
     rng = np.random.default_rng(seed)
     T = sparse_distributions(rng, (1, 1, n))
-    cdf = np.ascontiguousarray(np.cumsum(T, axis=-1))
-    cdf[..., -1] = 1.0
+    cdf = _cdf(sparse.csr_array(T[0]), n)
     draws = kernels.sample_transitions(np.array([seed], dtype=np.uint64), cdf, 0, 0, 20_000)
     counts = np.bincount(draws, minlength=n)
     assert np.all(counts[T[0, 0] == 0] == 0), "zero-probability successors are never drawn"
@@ -206,8 +209,8 @@ def closed_loop(model: TabularPOMDP, config: POMCP, episodes: int, steps: int, s
         for t in range(steps):
             a = planner.act()
             total += model.discount**t * model.R[s, a]
-            s = rng.choice(model.n_states, p=model.T[a, s])
-            planner.update(a, rng.choice(model.n_observations, p=model.Z[a, s]))
+            s = rng.choice(model.n_states, p=model.dense_transitions()[a, s])
+            planner.update(a, rng.choice(model.n_observations, p=model.dense_observations()[a, s]))
         returns[episode] = total
     return returns
 

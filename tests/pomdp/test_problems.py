@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from dense import dense
 
 from decide.errors import ModelError, UsageError
 from decide.pomdp.cassandra import read_pomdp
@@ -16,9 +17,7 @@ def assert_same_model(generated, parsed):
     assert generated.observations == parsed.observations
     assert generated.discount == parsed.discount
     for name in ("T", "Z", "R", "b0"):
-        np.testing.assert_allclose(
-            getattr(generated, name), getattr(parsed, name), rtol=0, atol=1e-12
-        )
+        np.testing.assert_allclose(dense(generated, name), dense(parsed, name), rtol=0, atol=1e-12)
 
 
 def test_tiger_equals_cassandra_file(shared_file):
@@ -27,9 +26,11 @@ def test_tiger_equals_cassandra_file(shared_file):
 
 def test_tiger_by_hand():
     model = tiger(noise=0.2, discount=0.9)
-    assert model.Z[0].tolist() == [[0.8, 0.2], [0.2, 0.8]]
+    assert model.dense_observations()[0].tolist() == [[0.8, 0.2], [0.2, 0.8]]
     assert model.R.tolist() == [[-1, -100, 10], [-1, 10, -100]]
-    assert np.all(model.T[1:] == 0.5) and np.all(model.Z[1:] == 0.5)
+    assert np.all(model.dense_transitions()[1:] == 0.5) and np.all(
+        model.dense_observations()[1:] == 0.5
+    )
     with pytest.raises(ModelError, match="noise"):
         tiger(noise=1.5)
 
@@ -44,8 +45,10 @@ def test_rock_sample_equals_zmdp_file(shared_file, n, k):
 def test_unrounded_sensor_within_file_precision(shared_file, n, k):
     parsed = read_pomdp(shared_file(f"pomdp/RockSample_{n}_{k}.pomdp"))
     exact = rock_sample(n, k, decimals=None)
-    assert np.abs(exact.Z - parsed.Z).max() <= 5e-7
-    assert np.array_equal(exact.T, parsed.T) and np.array_equal(exact.R, parsed.R)
+    assert np.abs(exact.dense_observations() - parsed.dense_observations()).max() <= 5e-7
+    assert np.array_equal(exact.dense_transitions(), parsed.dense_transitions()) and np.array_equal(
+        exact.R, parsed.R
+    )
 
 
 def eta_of(x, y, rx, ry, d0=4.0):
@@ -59,16 +62,23 @@ def test_rock_sample_conventions_by_hand():
     action = {label: i for i, label in enumerate(model.actions)}
     s = index["s0210110"]  # x=0, y=2; rocks 0, 2 and 3 good
     eta0, eta1 = eta_of(0, 2, 2, 4), eta_of(0, 2, 0, 4)
-    assert model.Z[action["ac0"], s].tolist() == pytest.approx([(1 + eta0) / 2, (1 - eta0) / 2])
-    assert model.Z[action["ac1"], s].tolist() == pytest.approx([(1 - eta1) / 2, (1 + eta1) / 2])
-    assert model.Z[action["amn"], s].tolist() == [1.0, 0.0]
-    assert model.T[action["amn"], s, index["s0310110"]] == 1.0
-    assert model.T[action["amw"], s, index["st"]] == 1.0 and model.R[s, action["amw"]] == -100
+    assert model.dense_observations()[action["ac0"], s].tolist() == pytest.approx(
+        [(1 + eta0) / 2, (1 - eta0) / 2]
+    )
+    assert model.dense_observations()[action["ac1"], s].tolist() == pytest.approx(
+        [(1 - eta1) / 2, (1 + eta1) / 2]
+    )
+    assert model.dense_observations()[action["amn"], s].tolist() == [1.0, 0.0]
+    assert model.dense_transitions()[action["amn"], s, index["s0310110"]] == 1.0
+    assert (
+        model.dense_transitions()[action["amw"], s, index["st"]] == 1.0
+        and model.R[s, action["amw"]] == -100
+    )
     on_rock = index["s2210110"]  # rock 3 at (2,2), good: sampling pays 10 and spoils it
-    assert model.T[action["as"], on_rock, index["s2210100"]] == 1.0
+    assert model.dense_transitions()[action["as"], on_rock, index["s2210100"]] == 1.0
     assert model.R[on_rock, action["as"]] == 10
     east_edge = index["s4010110"]
-    assert model.T[action["ame"], east_edge, index["st"]] == 1.0
+    assert model.dense_transitions()[action["ame"], east_edge, index["st"]] == 1.0
     assert model.R[east_edge, action["ame"]] == 10
     assert model.b0[index["s0200000"] : index["s0211111"] + 1].tolist() == [1 / 32] * 32
 

@@ -5,7 +5,8 @@ import pytest
 
 from decide import results
 from decide.errors import ModelError, UsageError
-from decide.pomdp._kernels.simulate import rollout_alpha, sparse_rows
+from decide.pomdp._kernels.simulate import rollout_alpha
+from decide.pomdp._pointbased_model import belief_model, emission_sampler, sampler
 from decide.pomdp.policy import AlphaVectorPolicy, load_policy
 from decide.pomdp.problems import rock_sample, tiger
 from decide.pomdp.simulate import simulate
@@ -101,13 +102,12 @@ def test_engines_agree_statistically():
 def test_kernel_in_pure_python_matches_compiled():
     model, rng = tiger(), np.random.default_rng(5)
     u_init, u = rng.random(4), rng.random((4, 12, 2))
-    ptr, idx, prob, cdf = sparse_rows(model.T.reshape(6, 2))
     outputs = []
     for run in (rollout_alpha, getattr(rollout_alpha, "py_func", rollout_alpha)):
         ints = [np.zeros((4, 12), np.int64) for _ in range(3)]
         out = [*ints, np.zeros((4, 12)), np.zeros(4, np.int64)]
-        run(ptr, idx, cdf, np.cumsum(model.Z, axis=2), model.R, np.cumsum(model.b0), -1,
-            ptr, idx, prob, model.Z, model.b0, SARSOP_TIGER.alpha, SARSOP_TIGER.actions,
+        run(sampler(model.T_rows), emission_sampler(model), model.R, np.cumsum(model.b0), -1,
+            belief_model(model), model.b0, SARSOP_TIGER.alpha, SARSOP_TIGER.actions,
             u_init, u, *out)  # fmt: skip
         outputs.append(out)
     for compiled, python in zip(*outputs, strict=True):

@@ -176,7 +176,7 @@ def fisheries():
     from decide.envs.fisheries.pomdp_builder import build_pomdp, make_grids
 
     model = Logistic(0.75, 1.0)
-    T = build_pomdp(model, sigma_g=0.15, sigma_m=0.0, n_states=50).T
+    T = build_pomdp(model, sigma_g=0.15, sigma_m=0.0, n_states=50).dense_transitions()
     grids = make_grids(model, n_states=50)
     reward = np.minimum(grids.states[:, None], grids.actions[None, :])
     initial = np.zeros(50)

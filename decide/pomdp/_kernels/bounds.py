@@ -62,7 +62,9 @@ def qmdp_values(R, t_ptr, t_idx, t_val, gamma, tol, max_iter):
 
 
 @njit(cache=True)
-def _fib_step(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, gamma, Q, out, acc, used, touched):
+def _fib_step(
+    R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, z_stride, gamma, Q, out, acc, used, touched
+):
     r"""One FIB backup :math:`Q'(s,a) = R + \gamma \sum_o \max_{a'} \sum_{s'} T Z Q(s', a')`."""
     S, A = R.shape
     change = 0.0
@@ -72,7 +74,7 @@ def _fib_step(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, gamma, Q, out, acc, u
             row = a * S + s
             for k in range(t_ptr[row], t_ptr[row + 1]):
                 s2 = t_idx[k]
-                zrow = a * S + s2
+                zrow = a * z_stride + s2
                 for j in range(z_ptr[zrow], z_ptr[zrow + 1]):
                     o = z_obs[j]
                     w = t_val[k] * z_val[j]
@@ -94,7 +96,7 @@ def _fib_step(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, gamma, Q, out, acc, u
 
 
 @njit(cache=True)
-def fib_values(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, gamma, Q0, tol, max_iter):
+def fib_values(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, z_stride, gamma, Q0, tol, max_iter):
     """Fast Informed Bound Q-values iterated from an upper bound ``Q0`` (e.g. QMDP).
 
     Returns the Q-values and whether the last sweep changed them by at most ``tol``.
@@ -108,7 +110,7 @@ def fib_values(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, gamma, Q0, tol, max_
     touched = np.empty(n_obs, dtype=np.int64)
     for _ in range(max_iter):
         change = _fib_step(
-            R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, gamma, Q, out, acc, used, touched
+            R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, z_stride, gamma, Q, out, acc, used, touched
         )
         Q, out = out, Q
         if change <= tol:

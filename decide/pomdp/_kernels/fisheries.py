@@ -3,7 +3,7 @@
 Each year t of replicate r: the observation ``o ~ Z[a_prev, s, :]`` of the current state is
 drawn with the uniform ``u[r, t, 0]``; the agent picks ``a`` (a fixed table ``table[o]``, or the
 alpha-vector action at its Bayes belief); the state moves to ``s' ~ T[a, s, :]`` drawn with
-``u[r, t, 1]``. Draws invert cumulative rows: the first index j with ``cdf[j] > u * cdf[-1]``.
+``u[r, t, 1]``. Draws invert cumulative sparse rows (see :mod:`.simulate`).
 Feeding every policy the same ``u`` gives common random numbers.
 """
 
@@ -12,21 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from decide.pomdp._kernels.simulate import correct, sample_position
-
-
-@njit(cache=True)
-def bayes_update(belief, T, Z, a, o, out):
-    r"""``out`` ∝ Z[a, :, o] ∘ (belief @ T[a]); False (``out`` = the normalised prediction) when
-    the observation has probability 0."""
-    n = belief.shape[0]
-    out[:] = 0.0
-    for s in range(n):
-        w = belief[s]
-        if w != 0.0:
-            for s2 in range(n):
-                out[s2] += w * T[a, s, s2]
-    return correct(out, Z, a, o)
+from decide.pomdp._kernels.simulate import sample_row, update_belief_sparse
 
 
 @njit(cache=True)
@@ -48,13 +34,14 @@ def best_action(alpha_t, alpha_action, belief, values):
 
 @njit(cache=True, parallel=True)
 def protocol_rollouts(
-    t_cdf, z_cdf, T, Z, b0, x0, a0, table, alpha_t, alpha_action, u,
+    transitions, emissions, agent, b0, x0, a0, table, alpha_t, alpha_action, u,
     states, actions, observations, final_states, impossible,
 ):  # fmt: skip
     """Roll out every replicate (first axis of ``u``) from state ``x0`` with previous action
     ``a0``; the agent uses ``table`` if ``alpha_t`` (S, K) has no columns, else its belief (from
-    ``b0``, updated under ``T``, ``Z``) and the vectors. Outputs (N, years) and (N,) are filled
-    in place.
+    ``b0``, updated under ``agent``) and the vectors. ``transitions`` and ``emissions`` are the
+    true model's samplers (as in :func:`.simulate.rollout_alpha`). Outputs (N, years) and (N,)
+    are filled in place.
     """
     n_rep, n_years = u.shape[0], u.shape[1]
     n_states = b0.shape[0]
@@ -65,15 +52,14 @@ def protocol_rollouts(
         values = np.empty(alpha_t.shape[1])
         s, a_prev = x0, a0
         for t in range(n_years):
-            o = sample_position(z_cdf[a_prev, s], 0, z_cdf.shape[2], u[r, t, 0])
+            o = sample_row(emissions[:3], a_prev * emissions[3] + s, u[r, t, 0])
             if use_belief:
-                if not bayes_update(belief, T, Z, a_prev, o, scratch):
+                if not update_belief_sparse(belief, a_prev, o, agent, scratch):
                     impossible[r] += 1
-                belief[:] = scratch
                 a = best_action(alpha_t, alpha_action, belief, values)
             else:
                 a = table[o]
             states[r, t], actions[r, t], observations[r, t] = s, a, o
-            s = sample_position(t_cdf[a, s], 0, t_cdf.shape[2], u[r, t, 1])
+            s = sample_row(transitions, a * n_states + s, u[r, t, 1])
             a_prev = a
         final_states[r] = s

@@ -8,7 +8,7 @@ For action ``a`` and observation ``o`` the unnormalised successor belief is
 and the backups are :math:`Q(b,a) = R(b,a) + \gamma \sum_o p(o|b,a) V(b_{a,o})` with ``V`` the
 sawtooth upper bound or :math:`\max_k \tilde b_{a,o} \cdot \alpha_k` for the lower bound.
 
-Model tuple ``m``: ``(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, qfib, corner)``.
+Model tuple ``m``: ``(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, qfib, corner, z_stride)``.
 Workspace tuple ``ws`` (see :func:`workspace`).
 """
 
@@ -81,7 +81,7 @@ def expand(m, a, idx, val, n, ws):
         seen[s2] = False
         if w == 0.0:  # underflow
             continue
-        row = a * S + s2
+        row = a * m[9] + s2
         for k in range(z_ptr[row], z_ptr[row + 1]):
             o = z_obs[k]
             x = w * z_val[k]
@@ -202,7 +202,7 @@ def make_alpha(m, gamma, alphaT, a, best_k_row, col, ws):
     g = ws[13]
     S = R.shape[0]
     for s2 in range(S):
-        row = a * S + s2
+        row = a * m[9] + s2
         acc = 0.0
         for k in range(z_ptr[row], z_ptr[row + 1]):
             acc += z_val[k] * alphaT[s2, best_k_row[z_obs[k]]]

@@ -7,10 +7,12 @@ The search tree is held in parallel arrays. A belief (history) node ``v`` has ``
 ``q_visits[q]``, ``q_value[q]`` (running mean of the discounted return) and ``q_child[q]`` (head
 of the linked list of its belief-node children). ``sizes`` holds the counters listed below.
 
-Sampling uses cumulative distributions ``T_cdf[a, s, :]`` and ``Z_cdf[a, s', :]`` searched by
-bisection. Random numbers come from SplitMix64 with its state in a one-element ``uint64`` array
-``rng`` owned by the caller: about 3x faster here than numba's ``np.random`` (Mersenne Twister),
-and each planner's stream is its own, so seeded runs repeat whatever else runs alongside.
+Sampling uses sparse cumulative rows ``table = (indptr, indices, cdf, stride, probs)``: the
+distribution given (a, s) is row ``a * stride + s`` (``stride`` 0 for observations that do not
+depend on the action), its ``cdf`` ending at exactly 1, searched by bisection. Random numbers
+come from SplitMix64 with its state in a one-element ``uint64`` array ``rng`` owned by the
+caller: about 3x faster here than numba's ``np.random`` (Mersenne Twister), and each planner's
+stream is its own, so seeded runs repeat whatever else runs alongside.
 """
 
 from __future__ import annotations
@@ -40,18 +42,31 @@ def random(rng):
 
 
 @njit(cache=True)
-def draw(rng, cdf, a, s):
-    """Sample an index from the distribution whose CDF is ``cdf[a, s, :]`` (last entry 1)."""
+def draw(rng, table, a, s):
+    """Sample an index from row (a, s) of the sparse cumulative ``table``."""
+    indptr, indices, cdf, stride = table[0], table[1], table[2], table[3]
+    row = a * stride + s
     u = random(rng)
-    lo = 0
-    hi = cdf.shape[2] - 1
+    lo = indptr[row]
+    hi = indptr[row + 1] - 1
     while lo < hi:
         mid = (lo + hi) >> 1
-        if cdf[a, s, mid] > u:
+        if cdf[mid] > u:
             hi = mid
         else:
             lo = mid + 1
-    return lo
+    return indices[lo]
+
+
+@njit(cache=True)
+def probability(table, a, s, o):
+    """Entry ``o`` of row (a, s) of ``table`` (0 when absent)."""
+    indptr, indices, probs, stride = table[0], table[1], table[4], table[3]
+    row = a * stride + s
+    for j in range(indptr[row], indptr[row + 1]):
+        if indices[j] == o:
+            return probs[j]
+    return 0.0
 
 
 @njit(cache=True)
@@ -203,8 +218,8 @@ def search(
 
 
 @njit(cache=True)
-def refill(rng, previous, a, o, T_cdf, Z, out, start, max_tries):
-    """Fill ``out[start:]`` by rejection: s ~ previous, s' ~ T(·|s,a), accepted w.p. Z[a,s',o].
+def refill(rng, previous, a, o, T_cdf, Z_cdf, out, start, max_tries):
+    """Fill ``out[start:]`` by rejection: s ~ previous, s' ~ T(·|s,a), accepted w.p. Z(o|s',a).
 
     Returns the number of filled entries of ``out`` (``start`` plus the accepted draws).
     """
@@ -214,7 +229,7 @@ def refill(rng, previous, a, o, T_cdf, Z, out, start, max_tries):
         s = previous[uniform_index(rng, previous.shape[0])]
         s2 = draw(rng, T_cdf, a, s)
         tries += 1
-        if random(rng) < Z[a, s2, o]:
+        if random(rng) < probability(Z_cdf, a, s2, o):
             out[k] = s2
             k += 1
     return k

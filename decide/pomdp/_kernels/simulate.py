@@ -1,7 +1,7 @@
 """numba kernels for Monte Carlo rollouts of alpha-vector policies (arrays and scalars only).
 
 Sparse rows: a matrix (A, S, S) is stored row-wise over ``row = a * S + s`` as ``indptr``,
-``indices`` (column s'), ``probs`` and ``cdf`` (cumulative probabilities within the row).
+``indices`` (column s'), ``probs`` or ``cdf`` (cumulative probabilities within the row).
 Sampling with a uniform u picks the first entry j whose cumulative probability exceeds
 ``u * cdf[last]``, the same rule as ``np.searchsorted(cdf, u * cdf[-1], side="right")``.
 """
@@ -13,28 +13,22 @@ from numba import njit
 
 
 @njit(cache=True)
-def sparse_rows(matrix):
-    """Row-wise sparse form of a dense 2-D array: (indptr, indices, probs, cdf)."""
-    n_rows, n_cols = matrix.shape
-    indptr = np.zeros(n_rows + 1, dtype=np.int64)
-    for r in range(n_rows):
-        count = 0
-        for c in range(n_cols):
-            if matrix[r, c] != 0.0:
-                count += 1
-        indptr[r + 1] = indptr[r] + count
-    indices = np.empty(indptr[n_rows], dtype=np.int64)
-    probs = np.empty(indptr[n_rows], dtype=np.float64)
-    cdf = np.empty(indptr[n_rows], dtype=np.float64)
-    for r in range(n_rows):
-        j = indptr[r]
+def row_cdf(indptr, values):
+    """Cumulative sums of ``values`` restarted at every row of ``indptr``."""
+    cdf = np.empty(values.shape[0])
+    for r in range(indptr.shape[0] - 1):
         running = 0.0
-        for c in range(n_cols):
-            if matrix[r, c] != 0.0:
-                running += matrix[r, c]
-                indices[j], probs[j], cdf[j] = c, matrix[r, c], running
-                j += 1
-    return indptr, indices, probs, cdf
+        for j in range(indptr[r], indptr[r + 1]):
+            running += values[j]
+            cdf[j] = running
+    return cdf
+
+
+@njit(cache=True)
+def sample_row(sampler, row, u):
+    """Column drawn from row ``row`` of ``sampler`` = (indptr, indices, cdf) with uniform u."""
+    indptr, indices, cdf = sampler
+    return indices[sample_position(cdf, indptr[row], indptr[row + 1], u)]
 
 
 @njit(cache=True)
@@ -52,35 +46,33 @@ def sample_position(cdf, start, stop, u):
 
 
 @njit(cache=True)
-def update_belief_sparse(belief, a, o, indptr, indices, probs, Z, out):
-    """Exact Bayes update of ``belief`` into ``out``; False (and ``out`` = the normalised
-    prediction) when the observation has probability 0."""
+def update_belief_sparse(belief, a, o, model, scratch):
+    """Exact Bayes update of ``belief`` in place; False (and ``belief`` = the normalised
+    prediction) when the observation has probability 0.
+
+    ``model`` = (t_ptr, t_idx, t_val, l_ptr, l_idx, l_val, l_stride, n_obs): transition rows
+    ``a * S + s`` and likelihood rows ``a * l_stride + o`` listing the states s' with Z > 0.
+    """
+    t_ptr, t_idx, t_val, l_ptr, l_idx, l_val, l_stride = model[:7]
     n_states = belief.shape[0]
-    out[:] = 0.0
+    scratch[:] = 0.0
     for s in range(n_states):
         weight = belief[s]
         if weight == 0.0:
             continue
         row = a * n_states + s
-        for j in range(indptr[row], indptr[row + 1]):
-            out[indices[j]] += probs[j] * weight
-    return correct(out, Z, a, o)
-
-
-@njit(cache=True)
-def correct(predicted, Z, a, o):
-    """Multiply the prediction by the likelihood ``Z[a, :, o]`` and normalise, in place.
-
-    Returns False, leaving the prediction normalised, when the observation has probability 0.
-    """
+        for j in range(t_ptr[row], t_ptr[row + 1]):
+            scratch[t_idx[j]] += t_val[j] * weight
+    row = a * l_stride + o
     total = 0.0
-    for s2 in range(predicted.shape[0]):
-        total += predicted[s2] * Z[a, s2, o]
+    for j in range(l_ptr[row], l_ptr[row + 1]):
+        total += scratch[l_idx[j]] * l_val[j]
     if total > 0.0:
-        for s2 in range(predicted.shape[0]):
-            predicted[s2] = predicted[s2] * Z[a, s2, o] / total
+        belief[:] = 0.0
+        for j in range(l_ptr[row], l_ptr[row + 1]):
+            belief[l_idx[j]] = scratch[l_idx[j]] * l_val[j] / total
         return True
-    predicted /= predicted.sum()
+    belief[:] = scratch / scratch.sum()
     return False
 
 
@@ -104,22 +96,24 @@ def best_vector(alpha, belief, support):
 
 @njit(cache=True)
 def rollout_alpha(
-    t_ptr, t_idx, t_cdf, z_cdf, reward, init_cdf, initial_state,
-    g_ptr, g_idx, g_prob, g_z, g_b0, alpha, alpha_action, u_init, u,
-    states, actions, observations, rewards, impossible,
+    transitions, emissions, reward, init_cdf, initial_state, agent, g_b0, alpha, alpha_action,
+    u_init, u, states, actions, observations, rewards, impossible,
 ):  # fmt: skip
     """Roll out the alpha-vector policy for every replicate (first axis of ``u``).
 
-    ``t_*``/``z_cdf``/``reward``/``init_cdf`` describe the true model, ``g_*`` the agent's;
-    ``u_init`` (N,) draws the initial state (unless ``initial_state >= 0``) and ``u[:, t, 0]``,
-    ``u[:, t, 1]`` the transition and the observation of step t. Outputs are filled in place.
+    The true model draws from ``transitions`` (rows ``a * S + s``) and ``emissions`` (rows
+    ``a * z_stride + s'``, with ``z_stride`` its last item), each (indptr, indices, cdf); it
+    pays ``reward`` and starts from ``init_cdf``. The agent's belief follows ``agent`` (see
+    :func:`update_belief_sparse`) from ``g_b0``. ``u_init`` (N,) draws the initial state (unless
+    ``initial_state >= 0``) and ``u[:, t, 0]``, ``u[:, t, 1]`` the transition and the
+    observation of step t. Outputs are filled in place.
     """
     n_rep, n_steps = u.shape[0], u.shape[1]
-    n_states, n_obs = g_b0.shape[0], z_cdf.shape[2]
+    n_states = g_b0.shape[0]
+    z_sampler, z_stride = emissions[:3], emissions[3]
     belief = np.empty(n_states)
     scratch = np.empty(n_states)
     support = np.empty(n_states, dtype=np.int64)
-    flat_z = z_cdf.reshape(-1)
     for r in range(n_rep):
         if initial_state >= 0:
             s = initial_state
@@ -128,13 +122,10 @@ def rollout_alpha(
         belief[:] = g_b0
         for t in range(n_steps):
             a = alpha_action[best_vector(alpha, belief, support)]
-            row = a * n_states + s
-            s_next = t_idx[sample_position(t_cdf, t_ptr[row], t_ptr[row + 1], u[r, t, 0])]
-            start = (a * n_states + s_next) * n_obs
-            o = sample_position(flat_z, start, start + n_obs, u[r, t, 1]) - start
+            s_next = sample_row(transitions, a * n_states + s, u[r, t, 0])
+            o = sample_row(z_sampler, a * z_stride + s_next, u[r, t, 1])
             states[r, t], actions[r, t], observations[r, t] = s, a, o
             rewards[r, t] = reward[s, a]
-            if not update_belief_sparse(belief, a, o, g_ptr, g_idx, g_prob, g_z, scratch):
+            if not update_belief_sparse(belief, a, o, agent, scratch):
                 impossible[r] += 1
-            belief[:] = scratch
             s = s_next
