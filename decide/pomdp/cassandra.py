@@ -27,7 +27,7 @@ from decide._atomic import atomic_write_text
 from decide.errors import FormatError, ModelError
 from decide.pomdp._cassandra_body import Body, parse_preamble, parse_start
 from decide.pomdp._cassandra_lex import RESERVED, read_text, split_sections
-from decide.pomdp.model import ROW_SUM_TOLERANCE, TabularPOMDP
+from decide.pomdp.model import ROW_SUM_TOLERANCE, TabularPOMDP, first_invalid_row
 
 __all__ = ["format_pomdp", "parse_pomdp", "read_pomdp", "write_pomdp"]
 
@@ -100,22 +100,17 @@ def read_pomdp(path: str | Path) -> TabularPOMDP:
 def _check_rows(keyword, row_name, P, lines, pre, last_line, where) -> None:
     """Raise a FormatError naming the first T/O row (of the (A*S, C) rows ``P``) with a
     negative entry or a bad sum."""
-    S = pre.states.n
-    negative = np.flatnonzero(P.data < 0)
-    sums = np.asarray(P.sum(axis=1)).ravel()
-    bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
-    if negative.size:
-        k = int(negative[0])
-        row = int(np.searchsorted(P.indptr, k, side="right") - 1)
-        message = f"has a negative probability {P.data[k]:.9g}"
-    elif bad.size:
-        row = int(bad[0])
-        message = f"row sums to {sums[row]:.9g}, expected 1"
+    fault = first_invalid_row(P)
+    if fault is None:
+        return
+    row, column, value = fault
+    if column is not None:
+        message = f"has a negative probability {value:.9g}"
+    else:
+        message = f"row sums to {value:.9g}, expected 1"
         if lines[row] == 0:
             message += " (no entry sets it)"
-    else:
-        return
-    a, s = divmod(row, S)
+    a, s = divmod(row, pre.states.n)
     label = f"a={pre.actions.label(a)} {row_name}={pre.states.label(s)}"
     raise FormatError(
         f"{keyword}: {label} {message}", path=where, line=int(lines[row]) or last_line

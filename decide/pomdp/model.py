@@ -43,21 +43,30 @@ def _rows(name: str, value: Any, n_states: int | None) -> sparse.csr_array:
     return rows
 
 
-def _check_rows(name: str, rows: sparse.csr_array, n_states: int, shared: bool) -> None:
-    def where(row: int, *col: int) -> str:
-        head = ":" if shared else row // n_states
-        return f"{name}[{', '.join(map(str, (head, row % n_states, *col)))}]"
-
+def first_invalid_row(rows: sparse.csr_array) -> tuple[int, int | None, float] | None:
+    """The first fault of probability ``rows``: (row, column, value) of a negative entry, else
+    (row, None, sum) of a row whose sum is off 1 by more than the tolerance; None if valid."""
     negative = np.flatnonzero(rows.data < 0)
     if negative.size:
         k = int(negative[0])
         row = int(np.searchsorted(rows.indptr, k, side="right") - 1)
-        raise ModelError(where(row, int(rows.indices[k])), f"negative probability {rows.data[k]}")
+        return row, int(rows.indices[k]), float(rows.data[k])
     sums = np.asarray(rows.sum(axis=1)).ravel()
     bad = np.flatnonzero(np.abs(sums - 1.0) > ROW_SUM_TOLERANCE)
-    if bad.size:
-        row = int(bad[0])
-        raise ModelError(where(row), f"row sums to {sums[row]:.9g}, expected 1")
+    return (int(bad[0]), None, float(sums[bad[0]])) if bad.size else None
+
+
+def _check_rows(name: str, rows: sparse.csr_array, n_states: int, shared: bool) -> None:
+    fault = first_invalid_row(rows)
+    if fault is None:
+        return
+    row, column, value = fault
+    head = ":" if shared else row // n_states
+    where = (head, row % n_states) if column is None else (head, row % n_states, column)
+    field = f"{name}[{', '.join(map(str, where))}]"
+    if column is None:
+        raise ModelError(field, f"row sums to {value:.9g}, expected 1")
+    raise ModelError(field, f"negative probability {value}")
 
 
 def _shared_block(rows: sparse.csr_array, n_blocks: int, n_states: int) -> sparse.csr_array:
