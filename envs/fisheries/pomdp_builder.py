@@ -40,11 +40,12 @@ from decide.envs.fisheries.dynamics import grid_probabilities, nearest_index
 from decide.envs.fisheries.growth import GrowthModel, Logistic, NoiseKind, Order, expected_next
 from decide.errors import ModelError
 from decide.pomdp.model import TabularPOMDP
+from decide.pomdp.sparsify import DroppedMass, check_threshold, drop_small
 
 #: The simulation study's growth model: logistic, r = 0.75, K = 1.
 PAPER_MODEL = Logistic(0.75, 1.0)
 
-__all__ = ["Grids", "build_historical_pomdp", "build_pomdp", "make_grids"]
+__all__ = ["Grids", "build_historical_pomdp", "build_pomdp", "build_pomdp_report", "make_grids"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +103,7 @@ def build_pomdp(
     discount: float = 0.95,
     order: Order = "harvest_first",
     noise: NoiseKind = "normal",
+    drop_below: float = 0.0,
 ) -> TabularPOMDP:
     r"""The paper's discretised fisheries POMDP (see the module docstring for the rules).
 
@@ -122,6 +124,12 @@ def build_pomdp(
         (historical study); see :func:`decide.envs.fisheries.growth.expected_next`.
     noise : {"normal", "lognormal"}
         Process-noise law; the survey is always normal.
+    drop_below : float
+        In [0, 1): drop the transition and survey probabilities below it and renormalise the
+        rows (:func:`decide.pomdp.sparsify.drop_small`: the rows hold a value for every grid
+        point, most of them near zero), and append ``-drop{drop_below:g}`` to the name.
+        Default 0: the exact model. :func:`build_pomdp_report` also returns the mass dropped,
+        which bounds the change of the optimal value.
 
     Returns
     -------
@@ -129,11 +137,32 @@ def build_pomdp(
         ``T[a, s, s']``, ``Z[s', o]`` (the same for every action), ``R[s, a] = min(x_s, h_a)``,
         uniform ``b0``, labels the grid values.
     """
+    settings = (model, sigma_g, sigma_m, n_states, n_actions, n_obs, upper, discount, order, noise)
+    return build_pomdp_report(*settings, drop_below=drop_below)[0]
+
+
+def build_pomdp_report(
+    model: GrowthModel = PAPER_MODEL,
+    sigma_g: float = 0.15,
+    sigma_m: float = 0.1,
+    n_states: int = 100,
+    n_actions: int | None = None,
+    n_obs: int | None = None,
+    upper: float | None = None,
+    discount: float = 0.95,
+    order: Order = "harvest_first",
+    noise: NoiseKind = "normal",
+    drop_below: float = 0.0,
+) -> tuple[TabularPOMDP, DroppedMass]:
+    """:func:`build_pomdp` (same arguments) and the mass ``drop_below`` dropped; its
+    :meth:`~decide.pomdp.sparsify.DroppedMass.bound_for` bounds the change of the optimal value
+    (zero mass at the default 0)."""
     for name, sigma in (("sigma_g", sigma_g), ("sigma_m", sigma_m)):
         if not (np.isfinite(sigma) and sigma >= 0):
             raise ModelError(name, f"expected a finite value >= 0, got {sigma}")
     if noise not in ("normal", "lognormal"):
         raise ModelError("noise", f"expected 'normal' or 'lognormal', got {noise!r}")
+    drop_below = check_threshold(drop_below, "drop_below")
     grids = make_grids(model, n_states, n_actions, n_obs, upper)
     x, h = grids.states[None, :], grids.actions[:, None]
     mean, harvest = expected_next(model, x, h, order)  # (A, S)
@@ -141,7 +170,9 @@ def build_pomdp(
     Z1 = grid_probabilities(grids.observations, grids.states, float(sigma_m), "normal")
     S = grids.states.size
     name = f"fisheries-{type(model).__name__.lower()}-sg{sigma_g:g}-sm{sigma_m:g}-{S}"
-    return TabularPOMDP(
+    if drop_below > 0:
+        name += f"-drop{drop_below:g}"
+    pomdp = TabularPOMDP(
         T=T,
         Z=Z1,
         R=harvest.T,
@@ -152,6 +183,7 @@ def build_pomdp(
         observations=_labels(grids.observations),
         name=name,
     )
+    return drop_small(pomdp, drop_below)
 
 
 def build_historical_pomdp(
@@ -161,9 +193,17 @@ def build_historical_pomdp(
     n: int = 150,
     upper: float = 4.0,
     discount: float = 0.95,
+    drop_below: float = 0.0,
 ) -> TabularPOMDP:
     """The historical study's POMDP: recruitment before harvest, ``n``-point grids on [0, 4]
-    (stock in units of the series' maximum SSB)."""
+    (stock in units of the series' maximum SSB); ``drop_below`` as in :func:`build_pomdp`."""
     return build_pomdp(
-        model, sigma_g, sigma_m, n, upper=upper, discount=discount, order="recruit_first"
+        model,
+        sigma_g,
+        sigma_m,
+        n,
+        upper=upper,
+        discount=discount,
+        order="recruit_first",
+        drop_below=drop_below,
     )
