@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
+from scipy import sparse
 
 from decide.errors import ModelError, UsageError
 from decide.pomdp.model import TabularPOMDP
 
-#: Largest dense transition array (bytes) a generator will allocate.
-MAX_DENSE_BYTES = 2**31
+#: Largest model (bytes of sparse rows and rewards) a generator will build.
+MAX_MODEL_BYTES = 2**31
 
 
 def tiger(noise: float = 0.15, discount: float = 0.95) -> TabularPOMDP:
@@ -79,6 +80,12 @@ ROCKSAMPLE_INSTANCES: dict[tuple[int, int], RockSampleInstance] = {
         (0, 5),
         20.0,
     ),
+    # as in POMCP's rocksample.cpp ("equivalent to RockSample_11_11.pomdp(x)")
+    (11, 11): RockSampleInstance(
+        ((0, 3), (0, 7), (1, 8), (2, 4), (3, 3), (3, 8), (4, 3), (5, 8), (6, 1), (9, 3), (9, 9)),
+        (0, 5),
+        20.0,
+    ),
 }
 
 _MOVES = ((0, 1), (1, 0), (0, -1), (-1, 0))  # amn, ame, ams, amw
@@ -98,9 +105,9 @@ def rock_sample(
 
     The robot's cell (x, y) on an n×n grid is known; each of k rocks is good or bad with
     probability 1/2. State ``((x n + y) 2^k) + r`` where bit ``k-1-i`` of ``r`` is rock i
-    (1 = good), labelled ``s<x><y><r as k binary digits>``; the last state ``st`` is an
-    absorbing terminal. Actions ``amn ame ams amw`` (north = y+1, east = x+1), ``ac0 … ac{k-1}``
-    (check), ``as`` (sample); observations ``ogood obad``.
+    (1 = good), labelled ``s<x><y><r as k binary digits>`` (``s<x>_<y>_<r>`` for n > 10); the
+    last state ``st`` is an absorbing terminal. Actions ``amn ame ams amw`` (north = y+1,
+    east = x+1), ``ac0 … ac{k-1}`` (check), ``as`` (sample); observations ``ogood obad``.
 
     - Moving east off the grid pays +10 and ends in ``st``; any other move off the grid, or
       sampling where there is no rock, pays −100 and ends in ``st``.
@@ -108,6 +115,9 @@ def rock_sample(
     - Check i reports the truth with efficiency :math:`\eta = 2^{-d/d_0}` (d = Euclidean
       distance to rock i): P(ogood | good) = η + (1 − η)/2, P(ogood | bad) = (1 − η)/2.
     - Every other action, and any action in ``st``, observes ``ogood``.
+
+    The rows are built sparse (one transition per row), so RockSample(11, 11), 247,809 states,
+    takes a few hundred MB.
 
     Parameters
     ----------
@@ -124,6 +134,12 @@ def rock_sample(
     decimals : int or None
         Round the check probabilities to this many decimals, as ZMDP writes them (``%f``), so
         that the arrays equal the distributed ``.pomdp`` files; ``None`` keeps them exact.
+
+    Raises
+    ------
+    UsageError
+        Without ``rock_positions`` for an unpublished (n, k), or when the model would exceed
+        :data:`MAX_MODEL_BYTES`.
     """
     instance = ROCKSAMPLE_INSTANCES.get((n, k))
     if rock_positions is None:
@@ -136,21 +152,15 @@ def rock_sample(
     if half_efficiency_distance is None:
         half_efficiency_distance = instance.half_efficiency_distance if instance else 20.0
     _check_rock_sample(n, k, rocks, start, half_efficiency_distance)
-
-    S, A = n * n * 2**k + 1, k + 5
-    if A * S * S * 8 > MAX_DENSE_BYTES:
-        raise UsageError(
-            f"RockSample({n}, {k}) has {S} states: its dense transition array would need "
-            f"{A * S * S * 8 / 1e9:.1f} GB (limit {MAX_DENSE_BYTES / 1e9:.1f} GB)"
-        )
-    T, Z, R = np.zeros((A, S, S)), np.zeros((A, S, 2)), np.zeros((S, A))
-    _rock_dynamics(T, R, n, k, rocks)
-    _rock_observations(Z, n, k, rocks, half_efficiency_distance, decimals)
-    b0 = np.zeros(S)
-    b0[(start[0] * n + start[1]) * 2**k : (start[0] * n + start[1] + 1) * 2**k] = 1.0 / 2**k
+    _check_rock_sample_size(n, k)
+    grid = _grid(n, k)
+    targets, R = _rock_dynamics(grid, n, k, rocks)
+    b0 = np.zeros(targets.shape[1])
+    first = (start[0] * n + start[1]) * 2**k
+    b0[first : first + 2**k] = 1.0 / 2**k
     return TabularPOMDP(
-        T=T,
-        Z=Z,
+        T=_deterministic_rows(targets),
+        Z=_rock_observations(grid, k, rocks, half_efficiency_distance, decimals),
         R=R,
         discount=discount,
         b0=b0,
@@ -174,7 +184,26 @@ def _check_rock_sample(n: int, k: int, rocks: np.ndarray, start, d0: float) -> N
         raise ModelError("half_efficiency_distance", f"expected > 0, got {d0}")
 
 
-def _grid(n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rock_sample_bytes(n: int, k: int) -> int:
+    """Bytes of RockSample(n, k)'s sparse rows and rewards (12 per entry, 4 per row, 8 per R)."""
+    S, A = n * n * 2**k + 1, k + 5
+    entries = A * S + (A * S + k * S)  # one per transition row; one or two per observation row
+    return 12 * entries + 4 * 2 * A * S + 8 * S * A
+
+
+def _check_rock_sample_size(n: int, k: int) -> None:
+    size = _rock_sample_bytes(n, k)
+    if size > MAX_MODEL_BYTES:
+        raise UsageError(
+            f"RockSample({n}, {k}) has {n * n * 2**k + 1} states: its sparse model would need "
+            f"{size / 1e9:.1f} GB (limit {MAX_MODEL_BYTES / 1e9:.1f} GB)"
+        )
+
+
+Grid = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _grid(n: int, k: int) -> Grid:
     """x, y and rock bits of every non-terminal state, in state order."""
     index = np.arange(n * n * 2**k)
     cell, bits = np.divmod(index, 2**k)
@@ -182,48 +211,77 @@ def _grid(n: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, y, bits
 
 
-def _rock_dynamics(T: np.ndarray, R: np.ndarray, n: int, k: int, rocks: np.ndarray) -> None:
-    """Fill T and R for moves, checks and sampling (in place)."""
-    x, y, bits = _grid(n, k)
-    s = np.arange(x.size)
-    terminal = T.shape[1] - 1
+def _rock_dynamics(grid: Grid, n: int, k: int, rocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The successor ``targets[a, s]`` of every (deterministic) transition, and R (S, A)."""
+    x, y, bits = grid
+    S, A = x.size + 1, k + 5
+    terminal = S - 1
+    targets = np.empty((A, S), dtype=_index_dtype(A * S))
+    R = np.zeros((S, A))
     for a, (dx, dy) in enumerate(_MOVES):
         xp, yp = x + dx, y + dy
         exits = xp >= n
         illegal = ~exits & ((xp < 0) | (yp < 0) | (yp >= n))
-        target = np.where(exits | illegal, terminal, (xp * n + yp) * 2**k + bits)
-        T[a, s, target] = 1.0
-        R[s, a] = np.where(exits, EXIT_REWARD, np.where(illegal, ILLEGAL_PENALTY, 0.0))
-    for i in range(k):
-        T[4 + i, s, s] = 1.0
+        targets[a, :-1] = np.where(exits | illegal, terminal, (xp * n + yp) * 2**k + bits)
+        R[:-1, a] = np.where(exits, EXIT_REWARD, np.where(illegal, ILLEGAL_PENALTY, 0.0))
+    targets[4 : 4 + k] = np.arange(S)
     sample = 4 + k
-    rock_at = np.full((n, n), -1)
+    mask = _sampled_rock_bit(n, k, rocks)[x, y]
+    sampled = bits & mask
+    targets[sample, :-1] = np.where(mask > 0, np.arange(x.size) - sampled, terminal)
+    R[:-1, sample] = np.where(
+        mask > 0, np.where(sampled > 0, GOOD_SAMPLE, BAD_SAMPLE), ILLEGAL_PENALTY
+    )
+    targets[:, terminal] = terminal
+    return targets, R
+
+
+def _sampled_rock_bit(n: int, k: int, rocks: np.ndarray) -> np.ndarray:
+    """(n, n): the state bit of the rock sampled at each cell, 0 where there is none."""
+    mask = np.zeros((n, n), dtype=np.int64)
     for i in reversed(range(k)):  # the first rock listed at a cell is the one sampled
-        rock_at[rocks[i, 0], rocks[i, 1]] = i
-    rock = rock_at[x, y]
-    on_rock = rock >= 0
-    mask = np.where(on_rock, 1 << np.where(on_rock, k - 1 - rock, 0), 0)
-    good = (bits & mask) != 0
-    T[sample, s, np.where(on_rock, s - (bits & mask), terminal)] = 1.0
-    R[s, sample] = np.where(on_rock, np.where(good, GOOD_SAMPLE, BAD_SAMPLE), ILLEGAL_PENALTY)
-    T[:, terminal, terminal] = 1.0
+        mask[rocks[i, 0], rocks[i, 1]] = 1 << (k - 1 - i)
+    return mask
+
+
+def _index_dtype(n_entries: int) -> type[np.signedinteger]:
+    return np.int32 if n_entries < 2**31 else np.int64
+
+
+def _deterministic_rows(targets: np.ndarray) -> sparse.csr_array:
+    """(A*S, S) rows with a single 1 at ``targets[a, s]`` in row ``a S + s``."""
+    A, S = targets.shape
+    indptr = np.arange(A * S + 1, dtype=_index_dtype(A * S + 1))
+    return sparse.csr_array((np.ones(A * S), targets.reshape(-1), indptr), shape=(A * S, S))
 
 
 def _rock_observations(
-    Z: np.ndarray, n: int, k: int, rocks: np.ndarray, d0: float, decimals: int | None
-) -> None:
-    """Fill Z (in place): ``ogood`` for everything but checks, the noisy sensor for checks."""
-    Z[:, :, 0] = 1.0
-    x, y, bits = _grid(n, k)
-    s = np.arange(x.size)
-    for i in range(k):
-        distance = np.hypot(x - rocks[i, 0], y - rocks[i, 1])
-        efficiency = np.exp(-distance * math.log(2.0) / d0)
-        good = ((bits >> (k - 1 - i)) & 1).astype(np.float64)
-        positive = efficiency * good + (1.0 - efficiency) * 0.5
-        negative = 1.0 - positive
-        Z[4 + i, s, 0] = _round(positive, decimals)
-        Z[4 + i, s, 1] = _round(negative, decimals)
+    grid: Grid, k: int, rocks: np.ndarray, d0: float, decimals: int | None
+) -> sparse.csr_array:
+    """(A*S, 2) rows: ``ogood`` for everything but checks, the noisy sensor for checks."""
+    S = grid[0].size + 1
+    always_good = sparse.csr_array(
+        (np.ones(S), np.zeros(S, dtype=np.int32), np.arange(S + 1, dtype=_index_dtype(S + 1))),
+        shape=(S, 2),
+    )
+    checks = [_check_action_rows(grid, rocks[i], k - 1 - i, d0, decimals) for i in range(k)]
+    return sparse.vstack([always_good] * 4 + checks + [always_good], format="csr")
+
+
+def _check_action_rows(
+    grid: Grid, rock: np.ndarray, bit: int, d0: float, decimals: int | None
+) -> sparse.csr_array:
+    """(S, 2) observation rows of checking the rock at ``rock`` whose state bit is ``bit``."""
+    x, y, bits = grid
+    distance = np.hypot(x - rock[0], y - rock[1])
+    efficiency = np.exp(-distance * math.log(2.0) / d0)
+    good = ((bits >> bit) & 1).astype(np.float64)
+    positive = efficiency * good + (1.0 - efficiency) * 0.5
+    rows = np.zeros((x.size + 1, 2))
+    rows[:-1, 0] = _round(positive, decimals)
+    rows[:-1, 1] = _round(1.0 - positive, decimals)
+    rows[-1, 0] = 1.0
+    return sparse.csr_array(rows)
 
 
 def _round(values: np.ndarray, decimals: int | None) -> np.ndarray:
@@ -236,14 +294,11 @@ def _round(values: np.ndarray, decimals: int | None) -> np.ndarray:
 
 
 def _rock_state_labels(n: int, k: int) -> tuple[str, ...]:
+    """``s<x><y><rock bits>`` per state (``_``-separated for n > 10), then ``st``."""
     sep = "" if n <= 10 else "_"
-    labels = [
-        f"s{x}{sep}{y}{sep}{r:0{k}b}" if k else f"s{x}{sep}{y}"
-        for x in range(n)
-        for y in range(n)
-        for r in range(2**k)
-    ]
-    return (*labels, "st")
+    cells = [f"s{x}{sep}{y}" for x in range(n) for y in range(n)]
+    rocks = [f"{sep}{r:0{k}b}" for r in range(2**k)] if k else [""]
+    return (*(cell + rock for cell in cells for rock in rocks), "st")
 
 
 #: Built-in problems by name; ``builtin_problem`` also accepts ``RockSample_5_5`` spellings.
@@ -260,7 +315,7 @@ def builtin_problem(spec: str) -> TabularPOMDP:
     ------
     UsageError
         For an unknown name (the message lists the known ones), or an instance too large
-        for dense arrays.
+        (:data:`MAX_MODEL_BYTES`).
     """
     key = spec.strip().lower().replace("_", "-")
     if key not in BUILTIN:
