@@ -240,7 +240,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     pomdp = load_problem(args.problem)
     agent = pomdp if args.agent_model is None else load_problem(args.agent_model)
     policy = load_policy(args.policy)
-    policy.check_against(pomdp.n_states, pomdp.n_actions)
+    policy = policy.for_model(agent)
     ds = simulate(
         pomdp,
         policy,

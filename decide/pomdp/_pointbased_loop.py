@@ -116,7 +116,7 @@ class Search:
         prm[0] = max(solver.target_gap, self.ratios.ratios[arm] * gap)
         prm[3] = self.trials
         t0 = time.perf_counter()
-        done = self.run(n, state.ns, state.cnt, state.m, *state.alphas, prm)
+        done = self.run(n, state.ns, state.cnt, state.m, state.alphas, prm)
         seconds = time.perf_counter() - t0
         decrease = gap - (state.upper_bound() - state.lower_bound())
         self.ratios.update(arm, decrease, max(done, 1) if self.fixed else seconds)
@@ -185,7 +185,7 @@ def _finish(state, outcome: Outcome, start: float) -> tuple[AlphaVectorPolicy, f
     policy = state.policy()
     b0 = np.zeros(state.model.n_states)
     b0[state.b0_idx] = state.b0_val
-    lower = float(np.max(policy.alpha @ b0))
+    lower = policy.value(b0)
     upper = max(state.upper_bound(), lower)
     outcome.record(time.perf_counter() - start, lower, upper)
     return policy, lower, upper

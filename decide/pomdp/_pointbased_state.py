@@ -14,6 +14,7 @@ from decide.pomdp._kernels import pb_store
 from decide.pomdp._kernels.pointbased import upper_at
 from decide.pomdp._pointbased_model import SparseModel
 from decide.pomdp.bounds import blind_lower_bound, fib_upper_bound
+from decide.pomdp.model import ObservedPart
 from decide.pomdp.policy import AlphaVectorPolicy
 
 # per-node arrays in the order of pb_store's index constants
@@ -30,10 +31,15 @@ class SearchState:
     INITIAL_ALPHAS = 256
 
     def __init__(
-        self, model: SparseModel, b0: np.ndarray, max_depth: int, fib_budget: dict | None = None
+        self,
+        model: SparseModel,
+        b0: np.ndarray,
+        part: ObservedPart,
+        max_depth: int,
+        fib_budget: dict | None = None,
     ):
         S = model.n_states
-        self.model = model
+        self.model, self.part = model, part
         self.max_depth = max_depth
         self.fib = np.ascontiguousarray(
             fib_upper_bound(model, **(fib_budget or {})), dtype=np.float64
@@ -41,6 +47,11 @@ class SearchState:
         corner = self.fib.max(axis=1)
         self.m = (model.R, model.t_ptr, model.t_idx, model.t_val, model.z_ptr, model.z_obs)
         self.m = (*self.m, model.z_val, self.fib, corner, model.z_stride)
+        blind = blind_lower_bound(model)
+        self.alphas, default = _initial_vectors(blind, part, model, 2 * (max_depth + 2))
+        block_states = np.argsort(part.value, kind="stable")
+        block_ptr = np.searchsorted(part.value[block_states], np.arange(part.n_values + 1))
+        self.m = (*self.m, (part.value, part.hidden), default, block_ptr, block_states)
         self.cnt = np.zeros(8, dtype=np.int64)
         need = max_depth + 2
         n_cap = _power_of_two(max(self.INITIAL_NODES, 2 * need))
@@ -54,14 +65,8 @@ class SearchState:
             np.full(4 * n_cap, -1, dtype=np.int64),
             np.zeros((n_cap, model.n_actions)),
         )
-        blind = blind_lower_bound(model)
-        k_cap = max(self.INITIAL_ALPHAS, model.n_actions + 2 * need)
-        alphaT = np.zeros((S, k_cap))
-        alphaT[:, : model.n_actions] = blind.alpha.T
-        a_act = np.zeros(k_cap, dtype=np.int64)
-        a_act[: model.n_actions] = blind.actions
-        self.alphas = (alphaT, a_act, np.zeros(k_cap, dtype=np.int64))
-        self.cnt[pb_store.C_ALPHA] = model.n_actions
+        self.cnt[pb_store.C_ALPHA] = self.cnt[pb_store.C_IDS] = default.size * model.n_actions
+        self.retained = Retained(self.alphas)
         self.b0_idx = np.flatnonzero(b0).astype(np.int32)
         self.b0_val = np.ascontiguousarray(b0[self.b0_idx], dtype=np.float64)
         self._add_root(corner)
@@ -105,26 +110,30 @@ class SearchState:
             size = 2 * max(pool_idx.size, used + S)
             pool_idx, pool_val = _resized(pool_idx, size), _resized(pool_val, size)
         self.ns = (*nodes, ns[pb_store.UB_HEAD], pool_idx, pool_val, htab, node_q)
-        alphaT, a_act, a_stamp = self.alphas
+        alphaT, *labels = self.alphas
         if self.n_alpha + need > alphaT.shape[1]:
             size = 2 * max(alphaT.shape[1], self.n_alpha + need)
-            wider = np.zeros((S, size))
+            wider = np.zeros((alphaT.shape[0], size))
             wider[:, : self.n_alpha] = alphaT[:, : self.n_alpha]
-            self.alphas = (wider, _resized(a_act, size), _resized(a_stamp, size))
+            self.alphas = (wider, *(_resized(array, size) for array in labels))
 
     def prune(self, recent_stamp: int) -> None:
-        """Keep the vectors best at some node, and those created at ``recent_stamp`` or later."""
-        alphaT, a_act, a_stamp = self.alphas
-        K = pb_store.prune_alphas(
-            self.ns, self.n_nodes, alphaT, a_act, a_stamp, self.n_alpha, recent_stamp
-        )
+        """Keep the vectors best at some node, and those created at ``recent_stamp`` or later;
+        move the others to :attr:`retained`, which keeps those the policy still needs."""
+        ns, n_nodes, K = self.ns, self.n_nodes, self.n_alpha
+        keep = pb_store.best_at_nodes(ns, n_nodes, self.alphas, K, self.m[10], recent_stamp)
+        self.retained.add(self.alphas, np.flatnonzero(~keep))
+        K = pb_store.prune_alphas(ns, n_nodes, self.alphas, K, keep)
         self.cnt[pb_store.C_ALPHA] = K
+        self.retained.collect(self.alphas, K)
 
     # ------------------------------------------------------------------ read-back
     def lower_bound(self) -> float:
-        """``max_k b0 · alpha_k`` over the current vectors."""
-        alphaT = self.alphas[0]
-        return float(np.max(self.b0_val @ alphaT[self.b0_idx, : self.n_alpha]))
+        """``max_k b0 · alpha_k`` over the current vectors (of b0's observed value)."""
+        alphaT, K, part = self.alphas[0], self.n_alpha, self.part
+        values = self.b0_val @ alphaT[part.hidden[self.b0_idx], :K]
+        mine = self.alphas[3][:K] == part.value[self.b0_idx[0]]
+        return float(np.max(values[mine]))
 
     def upper_bound(self) -> float:
         """The upper bound at b0: the root's backed-up value or the sawtooth, the smaller."""
@@ -133,10 +142,84 @@ class SearchState:
         return float(min(self.ns[pb_store.N_UB][0], at_b0))
 
     def policy(self) -> AlphaVectorPolicy:
-        """The current vectors as a policy (a copy)."""
-        alphaT, a_act, _ = self.alphas
-        K = self.n_alpha
-        return AlphaVectorPolicy(alphaT[:, :K].T.copy(), a_act[:K].copy())
+        """The current vectors and the retained ones they build on, as a policy (a copy)."""
+        alphaT, a_act, _, a_blk = self.alphas[:4]
+        K, kept = self.n_alpha, self.retained
+        vectors = np.concatenate((alphaT[:, :K].T, kept.alpha))
+        actions = np.concatenate((a_act[:K], kept.action))
+        if self.part.n_values == 1:
+            return AlphaVectorPolicy(vectors, actions)
+        values = np.concatenate((a_blk[:K], kept.value))
+        return AlphaVectorPolicy(vectors, actions, values, self.part)
+
+
+class Retained:
+    r"""Pruned vectors that a current vector's backup used, directly or through others.
+
+    A vector :math:`\alpha_k = R_{a_k} + \gamma \sum_o T \operatorname{diag}(Z_o)
+    \alpha_{c(k, o)}` is worth :math:`b \cdot \alpha_k` to the policy that plays
+    :math:`a_k` at b and then the best vector's action, as long as every :math:`\alpha_{c(k,o)}`
+    is still among the vectors. The search prunes freely to stay fast; the policy it returns adds
+    these continuations back, so that it earns at least :math:`\max_k b \cdot \alpha_k` from
+    any belief b.
+    """
+
+    def __init__(self, alphas: tuple):
+        n_hidden, n_obs = alphas[0].shape[0], alphas[5].shape[1]
+        self.alpha = np.zeros((0, n_hidden))
+        self.action, self.value, self.id = (np.zeros(0, dtype=np.int64) for _ in range(3))
+        self.child = np.zeros((0, n_obs), dtype=np.int64)
+
+    def add(self, alphas: tuple, pruned: np.ndarray) -> None:
+        alphaT, a_act, _, a_blk, a_id, a_child = alphas
+        self.alpha = np.concatenate((self.alpha, alphaT[:, pruned].T))
+        self.action = np.concatenate((self.action, a_act[pruned]))
+        self.value = np.concatenate((self.value, a_blk[pruned]))
+        self.id = np.concatenate((self.id, a_id[pruned]))
+        self.child = np.concatenate((self.child, a_child[pruned]))
+
+    def collect(self, alphas: tuple, K: int) -> None:
+        """Drop what no current vector builds on."""
+        needed = np.zeros(self.id.size, dtype=bool)
+        frontier = np.unique(alphas[5][:K])
+        while frontier.size:
+            new = np.isin(self.id, frontier) & ~needed
+            needed |= new
+            frontier = np.unique(self.child[new])
+        for name in ("alpha", "action", "value", "id", "child"):
+            setattr(self, name, getattr(self, name)[needed])
+
+
+#: The stamp of vectors never pruned.
+PERMANENT = np.iinfo(np.int64).max
+
+
+def _initial_vectors(blind: AlphaVectorPolicy, part: ObservedPart, model: SparseModel, room: int):
+    """The vector store started from the blind policies' vectors, and each observed value's
+    default vector.
+
+    With one observed value these are the A blind vectors (prunable). Otherwise each blind vector
+    is split into one per observed value x (index ``x * A + a``, never pruned), and the default
+    of x is its best on average over x's states: every value keeps a valid vector, which a
+    backup needs for the observations a belief cannot produce.
+    """
+    A, X = model.n_actions, part.n_values
+    k_cap = max(SearchState.INITIAL_ALPHAS, X * A + room)
+    alphaT = np.zeros((part.n_hidden, k_cap))
+    a_act, a_stamp, a_blk, a_id = (np.zeros(k_cap, dtype=np.int64) for _ in range(4))
+    a_id[: X * A] = np.arange(X * A)
+    a_child = np.zeros((k_cap, model.n_observations), dtype=np.int64)
+    a_child[: X * A] = np.arange(X * A)[:, None]  # a blind vector is its own continuation
+    columns = part.value[:, None] * A + np.arange(A)
+    alphaT[part.hidden[:, None], columns] = blind.alpha.T
+    a_act[: X * A] = np.tile(blind.actions, X)
+    a_blk[: X * A] = np.repeat(np.arange(X), A)
+    if X > 1:
+        a_stamp[: X * A] = PERMANENT
+    totals = np.zeros((X, A))
+    np.add.at(totals, part.value, blind.alpha.T)
+    default = np.arange(X) * A + np.argmax(totals, axis=1)
+    return (alphaT, a_act, a_stamp, a_blk, a_id, a_child), default
 
 
 def _power_of_two(n: int) -> int:

@@ -120,6 +120,11 @@ class TabularPOMDP:
         Labels; default ``s0, s1, …`` etc.
     name : str
         A short name used in output metadata.
+    observed : int array (S,), optional
+        For a mixed-observability model (MOMDP): the joint value of the fully observed state
+        variables in each state. The observation must reveal it (every observation is seen
+        from arrival states of one observed value only); solvers then keep beliefs and alpha
+        vectors over the hidden part per observed value (see :class:`ObservedPart`).
 
     Attributes
     ----------
@@ -138,6 +143,7 @@ class TabularPOMDP:
         "discount",
         "name",
         "observations",
+        "observed",
         "states"
     )  # fmt: skip
 
@@ -152,6 +158,7 @@ class TabularPOMDP:
         actions: Sequence[str] = (),
         observations: Sequence[str] = (),
         name: str = "pomdp",
+        observed: Any = None,
     ) -> None:
         R, b0 = _frozen("R", R, 2), _frozen("b0", b0, 1)
         S = b0.shape[0]
@@ -180,10 +187,13 @@ class TabularPOMDP:
         set_(self, "states", _labels("states", states, S, "s"))
         set_(self, "actions", _labels("actions", actions, A, "a"))
         set_(self, "observations", _labels("observations", observations, Z_rows.shape[1], "o"))
+        set_(self, "observed", None if observed is None else ObservedPart.of(observed, self))
 
     def __reduce__(self) -> tuple:
         fields = (self.T_rows, self.Z_rows, self.R, self.discount, self.b0)
-        return TabularPOMDP, (*fields, self.states, self.actions, self.observations, self.name)
+        labels = (self.states, self.actions, self.observations, self.name)
+        observed = None if self.observed is None else self.observed.value
+        return TabularPOMDP, (*fields, *labels, observed)
 
     def __setattr__(self, key: str, value: object) -> None:
         raise AttributeError(f"TabularPOMDP is immutable; use .replace({key}=…)")
@@ -240,6 +250,7 @@ class TabularPOMDP:
             "T": self.T_rows, "Z": self.Z_rows, "R": self.R, "discount": self.discount,
             "b0": self.b0, "states": self.states, "actions": self.actions,
             "observations": self.observations, "name": self.name,
+            "observed": None if self.observed is None else self.observed.value,
         }  # fmt: skip
         unknown = set(changes) - set(arguments)
         if unknown:
@@ -259,3 +270,92 @@ def _check_distribution_b0(b0: np.ndarray) -> None:
         raise ModelError(f"b0[{i}]", f"negative probability {b0[i]}")
     if abs(b0.sum() - 1.0) > ROW_SUM_TOLERANCE:
         raise ModelError("b0", f"sums to {b0.sum():.9g}, expected 1")
+
+
+class ObservedPart:
+    """The fully observed part of a MOMDP's state: its value ``value[s]`` in each state and the
+    state's index ``hidden[s]`` among the states of that value (in state order).
+
+    With the state the product of variables, ``value`` is the joint index of the observed
+    variables and ``hidden`` that of the others, as in SARSOP's policy files. A flat model is the
+    case of one observed value.
+    """
+
+    __slots__ = ("hidden", "n_hidden", "n_values", "value")
+
+    def __init__(self, value: np.ndarray):
+        S = value.size
+        order = np.argsort(value, kind="stable")
+        counts = np.bincount(value)
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        hidden = np.empty(S, dtype=np.int64)
+        hidden[order] = np.arange(S) - np.repeat(starts, counts)
+        for name, array in (("value", value), ("hidden", hidden)):
+            array.flags.writeable = False
+            object.__setattr__(self, name, array)
+        object.__setattr__(self, "n_values", int(counts.size))
+        object.__setattr__(self, "n_hidden", int(counts.max()))
+
+    @classmethod
+    def flat(cls, n_states: int) -> ObservedPart:
+        """One observed value: the whole state is hidden."""
+        return cls(np.zeros(n_states, dtype=np.int64))
+
+    @classmethod
+    def of(cls, value: Any, pomdp: TabularPOMDP) -> ObservedPart:
+        """The part ``value`` of ``pomdp``, checked (see :func:`observed_part_fault`)."""
+        value = np.array(value, dtype=np.int64).reshape(-1)
+        if value.size != pomdp.n_states or (value.size and value.min() < 0):
+            raise ModelError("observed", f"expected {pomdp.n_states} values >= 0")
+        fault = observed_part_fault(pomdp, value)
+        if fault:
+            raise ModelError("observed", fault)
+        return cls(value)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError("ObservedPart is immutable")
+
+
+def observed_part_fault(pomdp: TabularPOMDP, value: np.ndarray) -> str | None:
+    """Why the observed part ``value`` would not stay known, or None.
+
+    It stays known when, from any observed value x, action a and observation o, every arrival
+    state s' with T(s'|s, a) Z(o|s', a) > 0 for some s of value x has the same value: because
+    the action moves x to one value (RockSample's robot), or the observation reveals it.
+    """
+    S, X = pomdp.n_states, int(value.max()) + 1
+    T, Z = pomdp.T_rows, pomdp.Z_rows
+    source = np.repeat(np.arange(T.shape[0]), np.diff(T.indptr))
+    moves = np.unique(((source // S) * X + value[source % S]) * X + value[T.indices])
+    arrival = np.repeat(np.arange(Z.shape[0]), np.diff(Z.indptr))
+    z_action = arrival // S if pomdp.z_stride else np.zeros_like(arrival)
+    seen = np.unique((z_action * X + value[arrival % S]) * Z.shape[1] + Z.indices)
+    # join the moves (a, x, x') with the observations seen from (a, x') when shared or not
+    key = moves // (X * X) * X + moves % X if pomdp.z_stride else moves % X
+    seen_key = seen // Z.shape[1]
+    lo, hi = np.searchsorted(seen_key, key), np.searchsorted(seen_key, key, side="right")
+    counts = hi - lo
+    pick = np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+    move = np.repeat(moves, counts)
+    group = (move // X) * Z.shape[1] + seen[pick] % Z.shape[1]  # (a, x, o)
+    low, high = _spread(group, move % X)
+    bad = np.flatnonzero(low != high)
+    if not bad.size:
+        return None
+    a, rest = divmod(int(bad[0]), X * Z.shape[1])
+    x, o = divmod(rest, Z.shape[1])
+    return (f"after action {pomdp.actions[a]!r} from observed value {x}, observation "
+            f"{pomdp.observations[o]!r} leaves values {low[bad[0]]} and {high[bad[0]]} possible: "
+            "the observed part would not stay known")  # fmt: skip
+
+
+def _spread(groups: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Smallest and largest of ``values`` in each group (equal for groups without values)."""
+    n = int(groups.max()) + 1 if groups.size else 0
+    low = np.full(n, np.iinfo(np.int64).max)
+    high = np.full(n, -1)
+    np.minimum.at(low, groups, values)
+    np.maximum.at(high, groups, values)
+    empty = high < 0
+    low[empty] = high[empty] = 0
+    return low, high

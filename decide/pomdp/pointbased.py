@@ -34,7 +34,7 @@ from decide.errors import UsageError
 from decide.pomdp._kernels.pointbased import run_trials
 from decide.pomdp._pointbased_model import sparse_model
 from decide.pomdp._pointbased_state import SearchState
-from decide.pomdp.model import TabularPOMDP
+from decide.pomdp.model import ObservedPart, TabularPOMDP
 from decide.pomdp.policy import AlphaVectorPolicy
 
 if TYPE_CHECKING:
@@ -204,7 +204,8 @@ class PointBased:
             fib_budget = {"time_budget": FIB_SHARE * self.time_limit}
         else:
             fib_budget = {"max_calls": FIB_CALLS_WITH_TRIAL_BUDGET}
-        state = SearchState(sparse_model(pomdp), pomdp.b0, self.max_depth, fib_budget)
+        model, part = sparse_model(pomdp), solver_part(pomdp)
+        state = SearchState(model, pomdp.b0, part, self.max_depth, fib_budget)
         outcome = search(self, state, start, callback, run_trials)
         policy, lower, upper = outcome.final
         return PointBasedResult(
@@ -220,6 +221,16 @@ class PointBased:
             n_upper_points=state.n_points,
             parameters=asdict(self),
         )
+
+
+def solver_part(pomdp: TabularPOMDP) -> ObservedPart:
+    """The observed part the solver keeps vectors by: the model's, when b0 lies in one observed
+    value (a belief over several values is not one the mixed backups can start from), else one
+    value for the whole state."""
+    part = pomdp.observed
+    if part is None or np.unique(part.value[np.flatnonzero(pomdp.b0)]).size > 1:
+        return ObservedPart.flat(pomdp.n_states)
+    return part
 
 
 @functools.cache

@@ -9,9 +9,10 @@ r"""Reader and writer of SARSOP's alpha-vector policy XML (``.policy`` / ``.poli
     <SparseVector action="a" obsValue="0"><Entry>i v_i</Entry>…</SparseVector>
     </AlphaVector> </Policy>
 
-The value function is :math:`V(b) = \max_k b \cdot \alpha_k`. Only flat models are supported:
-every vector has ``obsValue="0"`` and a file with ``numObsValue`` > 1 (a mixed-observability
-policy) is rejected. Absent entries of a sparse vector are 0.
+The value function is :math:`V(b) = \max_k b \cdot \alpha_k`. A flat model's policy has
+``numObsValue="1"`` and every ``obsValue`` 0; a mixed-observability (MOMDP) policy has
+``numObsValue`` observed values, vectors over the hidden part (``vectorLength``) and the observed
+value of each vector in ``obsValue``. Absent entries of a sparse vector are 0.
 """
 
 from __future__ import annotations
@@ -110,19 +111,18 @@ def parse_policyx(text: str | bytes, *, path: str | Path | None = None) -> Alpha
     block = _alpha_block(root, source)
     length = _int_attr(block, "vectorLength", source, minimum=1)
     n_obs = _int_attr(block, "numObsValue", source, minimum=1, default=1)
-    if n_obs != 1:
-        raise source.error(f"numObsValue={n_obs}: mixed-observability policies are not supported")
     vectors = list(block)
     if not vectors:
         raise source.error("the policy holds no vectors")
     declared = _int_attr(block, "numVectors", source, minimum=1, default=len(vectors))
     if declared != len(vectors):
         raise source.error(f"numVectors={declared} but the file holds {len(vectors)} vectors")
-    actions, alpha = zip(
-        *(_vector(e, k, length, source) for k, e in enumerate(vectors)), strict=True
+    actions, obs_value, alpha = zip(
+        *(_vector(e, k, length, n_obs, source) for k, e in enumerate(vectors)), strict=True
     )
+    mixed = np.array(obs_value, dtype=np.int64) if n_obs > 1 else None
     try:
-        return AlphaVectorPolicy(alpha=np.stack(alpha), actions=np.array(actions, dtype=np.int64))
+        return AlphaVectorPolicy(np.stack(alpha), np.array(actions, dtype=np.int64), mixed)
     except ModelError as error:  # pragma: no cover - every field is checked above
         raise source.error(str(error)) from None
 
@@ -162,19 +162,20 @@ def _int_attr(element, name, source, *, minimum=0, default=None, vector=None) ->
     return value
 
 
-def _vector(element: ET.Element, k: int, length: int, source: _Source):
-    """The action and the dense values of the ``k``-th vector element."""
+def _vector(element: ET.Element, k: int, length: int, n_obs: int, source: _Source):
+    """The action, observed value and dense values of the ``k``-th vector element."""
     if element.tag not in ("Vector", "SparseVector"):
         raise source.error(f"unexpected element <{element.tag}> among the vectors", k)
     action = _int_attr(element, "action", source, vector=k)
-    if _int_attr(element, "obsValue", source, default=0, vector=k) != 0:
-        raise source.error("obsValue must be 0 in a policy of a flat model", k)
+    obs_value = _int_attr(element, "obsValue", source, default=0, vector=k)
+    if obs_value >= n_obs:
+        raise source.error(f"obsValue={obs_value} but numObsValue is {n_obs}", k)
     if element.tag == "Vector":
         values = _numbers(element.text or "", k, source)
         if values.size != length:
             message = f"vector {k} has {values.size} entries, vectorLength is {length}"
             raise source.error(message, k)
-        return action, values
+        return action, obs_value, values
     values = np.zeros(length)
     seen = set()
     for entry in element:
@@ -186,7 +187,7 @@ def _vector(element: ET.Element, k: int, length: int, source: _Source):
             raise source.error(f"vector {k}: index {int(pair[0])} appears twice", k)
         seen.add(int(pair[0]))
         values[int(pair[0])] = pair[1]
-    return action, values
+    return action, obs_value, values
 
 
 def _numbers(text: str, k: int, source: _Source) -> np.ndarray:
@@ -209,14 +210,24 @@ def format_policyx(policy: AlphaVectorPolicy, model: str = "") -> str:
         '<?xml version="1.0" encoding="ISO-8859-1"?>',
         f'<Policy version="0.1" type="value" model={quoteattr(model)} xmlns:xsi='
         '"http://www.w3.org/2001/XMLSchema-instance" xsi:noNamespaceSchemaLocation="policyx.xsd">',
-        f'<AlphaVector vectorLength="{policy.n_states}" numObsValue="1" '
+        f'<AlphaVector vectorLength="{policy.alpha.shape[1]}" numObsValue="{_n_obs(policy)}" '
         f'numVectors="{policy.n_vectors}">',
     ]
-    for action, values in zip(policy.actions.tolist(), policy.alpha.tolist(), strict=True):
+    obs_value = policy.obs_value if policy.mixed else np.zeros(policy.n_vectors, dtype=np.int64)
+    rows = zip(policy.actions.tolist(), obs_value.tolist(), policy.alpha.tolist(), strict=True)
+    for action, x, values in rows:
         numbers = "".join(f"{value!r} " for value in values)
-        lines.append(f'<Vector action="{action}" obsValue="0">{numbers}</Vector>')
+        lines.append(f'<Vector action="{action}" obsValue="{x}">{numbers}</Vector>')
     lines.append("</AlphaVector> </Policy>")
     return "\n".join(lines) + "\n"
+
+
+def _n_obs(policy: AlphaVectorPolicy) -> int:
+    if not policy.mixed:
+        return 1
+    if policy.observed is not None:
+        return policy.observed.n_values
+    return int(policy.obs_value.max()) + 1
 
 
 def write_policyx(policy: AlphaVectorPolicy, path: str | Path, *, model: str = "") -> Path:

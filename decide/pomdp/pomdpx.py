@@ -19,9 +19,11 @@ a value name (``s3``, ``o3``, ``a3`` where ``<NumValues>`` counts them; or a 0-b
 with expat and any document type declaration is refused, so no entity is ever expanded. Every
 fault raises :class:`decide.errors.FormatError` with the line of the element at fault.
 
-``fullyObs`` is read and reported (:attr:`PomdpxModel.fully_observed`); the model returned is
-the flat POMDP over the joint state. :func:`write_pomdpx` writes a flat POMDP as one state, one
-observation and one action variable, rows in full or, where sparse, entry by entry.
+``fullyObs`` variables make the model a MOMDP: their joint value is the model's ``observed``
+part, and it is joined to the observation unless the observation variables already reveal it, so
+that the flat POMDP over the joint state is the same decision problem. :func:`write_pomdpx`
+writes a flat POMDP as one state, one observation and one action variable, rows in full or, where
+sparse, entry by entry.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from scipy import sparse
 from decide._atomic import atomic_write_text
 from decide.errors import FormatError, ModelError, UsageError
 from decide.pomdp._pomdpx_joint import Factor, Layout, count_entries, product_rows
-from decide.pomdp.model import TabularPOMDP
+from decide.pomdp.model import TabularPOMDP, observed_part_fault
 
 
 @dataclass
@@ -325,6 +327,9 @@ def parse_pomdpx(text: str | bytes, *, where: str = "<text>", name: str = "pomdp
         pomdp = TabularPOMDP(
             T=T, Z=Z, R=R, discount=discount, b0=b0.toarray().ravel(), name=name, **labels
         )
+        if reader.fully:
+            observed = _config(reader.fully, (reader.layout(prev), np.arange(len(states))))
+            pomdp = _reveal(pomdp, observed, reader)
     except ModelError as error:
         raise FormatError(str(error), path=where) from None
     return PomdpxModel(
@@ -346,6 +351,19 @@ def _expected_reward(reader: _Reader, T: sparse.csr_array, rows: Layout, next_st
         else:
             R += values[_config(parents, (rows, np.arange(rows.n_rows)))]
     return R.reshape(reader.action.size, T.shape[1]).T
+
+
+def _reveal(pomdp: TabularPOMDP, observed: np.ndarray, reader: _Reader) -> TabularPOMDP:
+    """``pomdp`` with its fully observed part; where neither the dynamics nor the observation
+    variables keep it known, its value is joined to every observation."""
+    if observed_part_fault(pomdp, observed) is None:
+        return pomdp.replace(observed=observed)
+    Z, X = pomdp.Z_rows, int(observed.max()) + 1
+    arrival = np.repeat(np.arange(Z.shape[0]) % observed.size, np.diff(Z.indptr))
+    columns = Z.indices * X + observed[arrival]
+    Z = sparse.csr_array((Z.data, columns, Z.indptr), shape=(Z.shape[0], Z.shape[1] * X))
+    names = _joint_names([pomdp.observations, *(reader.prev[v].values for v in reader.fully)])
+    return pomdp.replace(Z=Z, observations=names, observed=observed)
 
 
 def _config(parents, *where: tuple[Layout, np.ndarray]) -> np.ndarray:

@@ -117,7 +117,8 @@ def rock_sample(
     - Every other action, and any action in ``st``, observes ``ogood``.
 
     The rows are built sparse (one transition per row), so RockSample(11, 11), 247,809 states,
-    takes a few hundred MB.
+    takes a few hundred MB. The robot's cell (``st`` its own value) is the model's observed part:
+    solvers keep vectors over the 2^k rock states per cell.
 
     Parameters
     ----------
@@ -168,6 +169,7 @@ def rock_sample(
         actions=("amn", "ame", "ams", "amw", *(f"ac{i}" for i in range(k)), "as"),
         observations=("ogood", "obad"),
         name=f"RockSample_{n}_{k}",
+        observed=np.append(grid[0] * n + grid[1], n * n),
     )
 
 

@@ -82,7 +82,9 @@ def simulate(
     _check_models(true_model, agent_model)
     if replicates < 1 or steps < 1:
         raise UsageError(f"replicates and steps must be >= 1, got {replicates} and {steps}")
-    engine = _engine(engine, policy, true_model)
+    if isinstance(policy, AlphaVectorPolicy):
+        policy = policy.for_model(agent_model)
+    engine = _engine(engine, policy)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     start = -1 if initial_state is None else _index(true_model.states, initial_state, "state")
     u_init, u = rng.random(replicates), rng.random((replicates, steps, 2))
@@ -117,10 +119,8 @@ def _check_models(true_model: TabularPOMDP, agent_model: TabularPOMDP) -> None:
         )
 
 
-def _engine(engine: str, policy: Agent, model: TabularPOMDP) -> str:
+def _engine(engine: str, policy: Agent) -> str:
     is_alpha = isinstance(policy, AlphaVectorPolicy)
-    if is_alpha:
-        policy.check_against(model.n_states, model.n_actions)
     if engine == "auto":
         return "numba" if is_alpha else "python"
     if engine == "numba" and not is_alpha:
@@ -143,7 +143,7 @@ def _run_kernel(true_model, agent_model, policy, start, u_init, u) -> dict[str, 
     rollout_alpha(
         sampler(true_model.T_rows), emission_sampler(true_model), true_model.R,
         np.cumsum(true_model.b0), start, belief_model(agent_model), agent_model.b0,
-        policy.alpha, policy.actions, u_init, u,
+        policy.kernel_arrays(agent_model.n_states), policy.actions, u_init, u,
         out["state"], out["action"], out["observation"], out["reward"],
         out["impossible_observations"],
     )  # fmt: skip

@@ -71,7 +71,7 @@ def rollouts(
             f"{(agent.n_states, agent.n_actions, agent.n_observations)}",
         )
     if isinstance(policy, AlphaVectorPolicy):
-        policy.check_against(pomdp.n_states, pomdp.n_actions)
+        policy = policy.for_model(pomdp)
         alpha_t, alpha_action = np.ascontiguousarray(policy.alpha.T), policy.actions
         table = np.zeros(pomdp.n_observations, dtype=np.int64)
     else:

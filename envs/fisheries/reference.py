@@ -173,7 +173,7 @@ class BeliefPolicy:
     """
 
     def __init__(self, pomdp, policy, grids=None, name: str = "POMDP"):
-        policy.check_against(pomdp.n_states, pomdp.n_actions)
+        policy = policy.for_model(pomdp)
         if grids is None:
             values = [np.array([float(v) for v in labels], dtype=np.float64) for labels in
                       (pomdp.states, pomdp.actions, pomdp.observations)]  # fmt: skip

@@ -23,7 +23,7 @@ from decide.pomdp._kernels.pointbased import run_trials, upper_at
 from decide.pomdp._pointbased_model import sparse_model
 from decide.pomdp._pointbased_state import SearchState
 from decide.pomdp.cassandra import read_pomdp
-from decide.pomdp.model import TabularPOMDP
+from decide.pomdp.model import ObservedPart, TabularPOMDP
 from decide.pomdp.pointbased import PointBased, PointBasedResult
 
 #: A trial budget no test here reaches: they stop at the 1e-3 gap, whatever the machine's speed.
@@ -182,9 +182,9 @@ def test_bad_parameters_raise(field):
 def grown_tiger():
     """A Tiger search after a few trials (no pruning, so the vector set is uniformly improvable)."""
     pomdp = tiger()
-    state = SearchState(sparse_model(pomdp), pomdp.b0, max_depth=50)
+    state = SearchState(sparse_model(pomdp), pomdp.b0, ObservedPart.flat(2), max_depth=50)
     prm = np.array([5.0, 50, pomdp.discount, 0, pomdp.n_observations])
-    run_trials(6, state.ns, state.cnt, state.m, *state.alphas, prm)
+    run_trials(6, state.ns, state.cnt, state.m, state.alphas, prm)
     converged = BUDGET.solve(pomdp).policy
     return pomdp, state, converged
 
@@ -207,7 +207,7 @@ def test_kernel_bounds_at_any_belief(grown_tiger, p):
     ws = workspace(2, 3, 2, alphaT.shape[1])
     backed_up = max(
         expand(state.m, a, idx, val, idx.size, ws)
-        + pomdp.discount * lb_children(alphaT, K, 0, a, ws)
+        + pomdp.discount * lb_children(state.alphas, K, state.m[10], 0, a, ws)
         for a in range(3)
     )
     assert backed_up >= np.max(belief @ alphaT[:, :K]) - 1e-9

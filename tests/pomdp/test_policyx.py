@@ -27,9 +27,9 @@ def test_sarsop_policies_give_sarsop_lower_bounds(shared_file, name):
     pomdp = read_pomdp(shared_file(f"pomdp/{name}.pomdp"))
     policy = read_policyx(shared_file(f"pomdp/sarsop-policies/{name}.policy"))
     bound, count = SARSOP[name]
-    assert policy.n_vectors == count and policy.n_states == pomdp.n_states
+    assert policy.n_vectors == count and policy.alpha.shape[1] == pomdp.n_states
     assert policy.value(pomdp.b0) == pytest.approx(bound, abs=1e-4)
-    policy.check_against(pomdp.n_states, pomdp.n_actions)
+    assert policy.for_model(pomdp) is policy
 
 
 def test_tiger_policy_vectors(shared_file):
@@ -90,7 +90,11 @@ DENSE = '<Vector action="0" obsValue="0">1 2 3</Vector>'
         (f"{HEADER}</Policy>", 1, "one <AlphaVector>"),
         (document(DENSE + "\n" + DENSE, length=4), 4, "vector 0 has 3 entries"),
         (document(DENSE, count=2), 3, "numVectors=2 but the file holds 1"),
-        (document(DENSE, n_obs=2, count=1), 3, "mixed-observability"),
+        (
+            document(DENSE.replace('obsValue="0"', 'obsValue="2"'), n_obs=2, count=1),
+            4,
+            "obsValue=2 but numObsValue is 2",
+        ),
         (document(DENSE, length=0, count=1), 3, "vectorLength='0'"),
         (document("", count=0), 3, "no vectors"),
         (document(DENSE.replace("0", "9" * 30, 1), count=1), 4, "action='99"),

@@ -41,7 +41,14 @@ def test_factored_tag_avoid_equals_its_twin_where_the_two_files_agree(shared_fil
         ("target_0", 30),
     ]
     assert model.fully_observed == ("robot_0",)
-    np.testing.assert_array_equal(ours.dense_observations(), twin.dense_observations())
+    # the sensor alone does not reveal the robot ('yes' is seen where the robot's move depends on
+    # the target), so the fully observed robot is joined to the observation; summed out, the
+    # observation table is the twin's
+    assert ours.observed.n_values == 29 and ours.n_observations == 30 * 29
+    joined = ours.dense_observations().reshape(5, 870, 30, 29)
+    np.testing.assert_array_equal(joined.sum(axis=3), twin.dense_observations())
+    np.testing.assert_array_equal(joined.sum(axis=2), np.eye(29)[np.arange(870) // 30][None]
+                                  .repeat(5, axis=0))  # fmt: skip
     np.testing.assert_allclose(ours.R, twin.R, rtol=0, atol=1e-12)
     np.testing.assert_allclose(ours.b0, twin.b0, rtol=0, atol=1e-9)  # the twin prints 1e-9
     differ = np.abs(ours.dense_transitions() - twin.dense_transitions()) > 1e-6
@@ -100,15 +107,18 @@ def test_table_forms_overrides_and_additive_rewards_by_hand():
     model = parse_pomdpx(TWO_VARIABLES)
     m = model.pomdp
     assert m.states == ("lo+s0", "lo+s1", "lo+s2", "hi+s0", "hi+s1", "hi+s2")
-    assert m.actions == ("stay", "move") and m.observations == ("seen", "unseen")
-    assert model.fully_observed == ("x0",)
+    assert m.actions == ("stay", "move")
+    # x moves at random and the sensor is noisy: the fully observed x joins the observation
+    assert m.observations == ("seen+lo", "seen+hi", "unseen+lo", "unseen+hi")
+    assert model.fully_observed == ("x0",) and list(m.observed.value) == [0, 0, 0, 1, 1, 1]
     np.testing.assert_allclose(m.b0, [1 / 3, 1 / 3, 1 / 3, 0, 0, 0])
     x = {"stay": np.eye(2), "move": np.array([[0.3, 0.7], [0.0, 1.0]])}
     y = np.array([[1, 0, 0], [0, 1, 0], [1 / 3, 1 / 3, 1 / 3]])
     for a, name in enumerate(m.actions):
         np.testing.assert_allclose(m.dense_transitions()[a], np.kron(x[name], y), atol=1e-15)
         np.testing.assert_allclose(
-            m.dense_observations()[a], np.repeat([[0.9, 0.1], [0.2, 0.8]], 3, axis=0)
+            m.dense_observations()[a],
+            np.repeat([[0.9, 0, 0.1, 0], [0, 0.2, 0, 0.8]], 3, axis=0),
         )
     # r1 = -1 for move; r2 = 10 on arriving in hi (4 if y was s1), expected over x'
     p_hi = {"stay": np.array([0, 0, 0, 1, 1, 1.0]), "move": np.array([0.7] * 3 + [1.0] * 3)}

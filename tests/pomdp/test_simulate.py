@@ -107,7 +107,7 @@ def test_kernel_in_pure_python_matches_compiled():
         ints = [np.zeros((4, 12), np.int64) for _ in range(3)]
         out = [*ints, np.zeros((4, 12)), np.zeros(4, np.int64)]
         run(sampler(model.T_rows), emission_sampler(model), model.R, np.cumsum(model.b0), -1,
-            belief_model(model), model.b0, SARSOP_TIGER.alpha, SARSOP_TIGER.actions,
+            belief_model(model), model.b0, SARSOP_TIGER.kernel_arrays(2), SARSOP_TIGER.actions,
             u_init, u, *out)  # fmt: skip
         outputs.append(out)
     for compiled, python in zip(*outputs, strict=True):

@@ -8,7 +8,10 @@ For action ``a`` and observation ``o`` the unnormalised successor belief is
 and the backups are :math:`Q(b,a) = R(b,a) + \gamma \sum_o p(o|b,a) V(b_{a,o})` with ``V`` the
 sawtooth upper bound or :math:`\max_k \tilde b_{a,o} \cdot \alpha_k` for the lower bound.
 
-Model tuple ``m``: ``(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, qfib, corner, z_stride)``.
+Model tuple ``m``: ``(R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val, qfib, corner, z_stride,
+part, block_default, block_ptr, block_states)`` with ``part`` the (observed value, hidden index) of
+each state, ``block_default[x]`` a vector of observed value x that is never pruned and
+``block_states[block_ptr[x]:block_ptr[x + 1]]`` the states of value x.
 Workspace tuple ``ws`` (see :func:`workspace`).
 """
 
@@ -177,7 +180,7 @@ def ub_children(ns, m, a, ws):
 
 
 @njit(cache=True)
-def lb_children(alphaT, K, default_k, a, ws):
+def lb_children(al, K, part, default_k, a, ws):
     """Store the best vector at each ``b~_{a,o}``; return ``sum_o max_k b~_{a,o} . alpha_k``."""
     clen, cidx, cval, kbuf, best_k, lbc = ws[2], ws[3], ws[4], ws[7], ws[10], ws[11]
     total = 0.0
@@ -187,7 +190,7 @@ def lb_children(alphaT, K, default_k, a, ws):
             best_k[a, o] = default_k
             lbc[a, o] = 0.0
             continue
-        k = alpha_values(alphaT, K, cidx[o], cval[o], c, kbuf)
+        k = alpha_values(al, K, part, cidx[o], cval[o], c, kbuf)
         best_k[a, o] = k
         lbc[a, o] = kbuf[k]
         total += kbuf[k]
@@ -195,21 +198,42 @@ def lb_children(alphaT, K, default_k, a, ws):
 
 
 @njit(cache=True)
-def make_alpha(m, gamma, alphaT, a, best_k_row, col, ws):
+def make_alpha(m, gamma, al, a, best_k_row, col, x, ws):
     r"""Write :math:`\alpha = R_a + \gamma \sum_o T_a \operatorname{diag}(Z_{a,o}) \alpha_{k(o)}`
-    into column ``col`` of ``alphaT``."""
+    into column ``col`` of ``alphaT``, over the states of observed value ``x``."""
     R, t_ptr, t_idx, t_val, z_ptr, z_obs, z_val = m[0], m[1], m[2], m[3], m[4], m[5], m[6]
-    g = ws[13]
+    alphaT = al[0]
     S = R.shape[0]
-    for s2 in range(S):
-        row = a * m[9] + s2
-        acc = 0.0
-        for k in range(z_ptr[row], z_ptr[row + 1]):
-            acc += z_val[k] * alphaT[s2, best_k_row[z_obs[k]]]
-        g[s2] = acc
-    for s in range(S):
+    if alphaT.shape[0] == S:  # one observed value
+        g = ws[13]
+        for s2 in range(S):
+            row = a * m[9] + s2
+            acc = 0.0
+            for k in range(z_ptr[row], z_ptr[row + 1]):
+                acc += z_val[k] * alphaT[s2, best_k_row[z_obs[k]]]
+            g[s2] = acc
+        for s in range(S):
+            row = a * S + s
+            acc = 0.0
+            for k in range(t_ptr[row], t_ptr[row + 1]):
+                acc += t_val[k] * g[t_idx[k]]
+            alphaT[s, col] = R[s, a] + gamma * acc
+        return
+    (observed, hidden), default, a_blk = m[10], m[11], al[3]
+    block_ptr, block_states = m[12], m[13]
+    for i in range(block_ptr[x], block_ptr[x + 1]):
+        s = block_states[i]
         row = a * S + s
         acc = 0.0
         for k in range(t_ptr[row], t_ptr[row + 1]):
-            acc += t_val[k] * g[t_idx[k]]
-        alphaT[s, col] = R[s, a] + gamma * acc
+            s2 = t_idx[k]
+            x2, h2 = observed[s2], hidden[s2]
+            z_row = a * m[9] + s2
+            g = 0.0
+            for j in range(z_ptr[z_row], z_ptr[z_row + 1]):
+                kk = best_k_row[z_obs[j]]
+                if a_blk[kk] != x2:  # o was impossible at the belief: any vector of x2 is valid
+                    kk = default[x2]
+                g += z_val[j] * alphaT[h2, kk]
+            acc += t_val[k] * g
+        alphaT[hidden[s], col] = R[s, a] + gamma * acc

@@ -15,8 +15,14 @@ the pool ``P_IDX``/``P_VAL``, the hash table ``HTAB`` and ``NODE_Q[node, a]``, u
 Each bucket chain is kept sorted by increasing δ, so a sawtooth scan can stop at the first point
 whose δ is no better than the best value found.
 
-Alpha vectors are columns of ``alphaT[s, k]`` so that ``sum_s b(s) alphaT[s, :]`` — the values of
-every vector at a sparse belief — runs over contiguous memory.
+Alpha vectors are columns of ``alphaT[h, k]`` so that ``sum_s b(s) alphaT[h(s), :]`` — the values
+of every vector at a sparse belief — runs over contiguous memory. The tuple ``al`` holds
+``(alphaT, a_act, a_stamp, a_blk, a_id, a_child)``: the vectors, their actions, the trial count
+when each was made, the observed value each belongs to, a unique id and, per observation, the id
+of the vector its backup used (``a_child[k, o]``). For a flat model
+``h(s) = s`` and every vector belongs to value 0; for a mixed-observability model a vector has
+entries over the hidden part only, ``h(s)`` being the state's hidden index (``part = (observed
+value, hidden index)`` per state), and counts only at beliefs of its observed value.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ N_PIVOT = 10
 N_NODE_ARRAYS = 11
 UB_HEAD, P_IDX, P_VAL, HTAB, NODE_Q = 11, 12, 13, 14, 15
 # counters (int64 array ``cnt``)
-C_NODES, C_POOL, C_ALPHA, C_POINTS, C_TRIALS, C_BACKUPS = 0, 1, 2, 3, 4, 5
+C_NODES, C_POOL, C_ALPHA, C_POINTS, C_TRIALS, C_BACKUPS, C_IDS = 0, 1, 2, 3, 4, 5, 6
 #: Beliefs whose entries all agree to this tolerance are the same node.
 SAME_BELIEF = 1e-10
 
@@ -150,63 +156,92 @@ def set_upper(ns, cnt, node, value):
 
 
 @njit(cache=True)
-def alpha_values(alphaT, K, idx, val, n, out):
-    """``out[k] = sum_j val[j] alphaT[idx[j], k]`` for the first K vectors; return the argmax."""
-    out[:K] = 0.0
+def alpha_values(al, K, part, idx, val, n, out):
+    """``out[k] = sum_j val[j] alphaT[h(idx[j]), k]`` for the first K vectors of the belief's
+    observed value (-inf for the others); return the argmax (the first, on ties)."""
+    alphaT, blk = al[0], al[3]
+    observed, hidden = part
+    if alphaT.shape[0] == hidden.size:  # one observed value: every vector counts
+        out[:K] = 0.0
+        for j in range(n):
+            w = val[j]
+            row = alphaT[idx[j]]
+            for k in range(K):
+                out[k] += w * row[k]
+        best = 0
+        for k in range(1, K):
+            if out[k] > out[best]:
+                best = k
+        return best
+    x = observed[idx[0]]
+    mine = np.empty(K, dtype=np.int64)
+    m = 0
+    for k in range(K):
+        out[k] = -np.inf
+        if blk[k] == x:
+            mine[m] = k
+            out[k] = 0.0
+            m += 1
     for j in range(n):
         w = val[j]
-        row = alphaT[idx[j]]
-        for k in range(K):
-            out[k] += w * row[k]
-    best = 0
-    for k in range(1, K):
-        if out[k] > out[best]:
-            best = k
+        row = alphaT[hidden[idx[j]]]
+        for i in range(m):
+            out[mine[i]] += w * row[mine[i]]
+    best = mine[0]
+    for i in range(1, m):
+        if out[mine[i]] > out[best]:
+            best = mine[i]
     return best
 
 
 @njit(cache=True)
-def node_lower(ns, alphaT, K, node, work):
+def node_lower(ns, al, K, part, node, work):
     """Best alpha index and lower bound at a node."""
     start, n = ns[NB_START][node], ns[NB_LEN][node]
     best = alpha_values(
-        alphaT, K, ns[P_IDX][start : start + n], ns[P_VAL][start : start + n], n, work
+        al, K, part, ns[P_IDX][start : start + n], ns[P_VAL][start : start + n], n, work
     )
     return best, work[best]
 
 
 @njit(cache=True)
-def keep_alphas(alphaT, a_act, a_stamp, K, keep):
+def keep_alphas(al, K, keep):
     """Compact the vectors flagged in ``keep`` to the front; return the new count and the map."""
     new_index = np.full(K, -1, dtype=np.int64)
     j = 0
     for k in range(K):
         if keep[k]:
             if j != k:
-                alphaT[:, j] = alphaT[:, k]
-                a_act[j] = a_act[k]
-                a_stamp[j] = a_stamp[k]
+                al[0][:, j] = al[0][:, k]
+                for labels in (al[1], al[2], al[3], al[4]):
+                    labels[j] = labels[k]
+                al[5][j] = al[5][k]
             new_index[k] = j
             j += 1
     return j, new_index
 
 
 @njit(cache=True)
-def prune_alphas(ns, n_nodes, alphaT, a_act, a_stamp, K, recent_stamp):
-    """Keep the vectors that are best at some node, or created at ``recent_stamp`` or later.
-
-    Every node's best vector is recomputed, so the lower bound at every node is unchanged.
-    """
-    n_best = ns[N_BEST]
+def best_at_nodes(ns, n_nodes, al, K, part, recent_stamp):
+    """Flag the vectors that are best at some node, or created at ``recent_stamp`` or later
+    (every node's best vector is recomputed, so the lower bound at every node is unchanged)."""
+    n_best, a_stamp = ns[N_BEST], al[2]
     keep = np.zeros(K, dtype=np.bool_)
     for k in range(K):
         keep[k] = a_stamp[k] >= recent_stamp
     work = np.empty(K)
     for node in range(n_nodes):
-        best, _ = node_lower(ns, alphaT, K, node, work)
+        best, _ = node_lower(ns, al, K, part, node, work)
         n_best[node] = best
         keep[best] = True
-    new_K, new_index = keep_alphas(alphaT, a_act, a_stamp, K, keep)
+    return keep
+
+
+@njit(cache=True)
+def prune_alphas(ns, n_nodes, al, K, keep):
+    """Keep the flagged vectors (see :func:`best_at_nodes`); return their number."""
+    new_K, new_index = keep_alphas(al, K, keep)
+    n_best = ns[N_BEST]
     for node in range(n_nodes):
         n_best[node] = new_index[n_best[node]]
     return new_K

@@ -29,6 +29,7 @@ from decide.pomdp._kernels.pb_backup import (
 from decide.pomdp._kernels.pb_store import (
     C_ALPHA,
     C_BACKUPS,
+    C_IDS,
     C_NODES,
     C_POOL,
     C_TRIALS,
@@ -128,11 +129,11 @@ def greedy_upper(ns, m, gamma, node, idx, val, n, ws, fresh):
 
 
 @njit(cache=True)
-def lower_backup(ns, cnt, m, gamma, alphaT, a_act, a_stamp, stamp, node, ws):
+def lower_backup(ns, cnt, m, gamma, al, stamp, node, ws):
     """Point-based backup of the lower bound at ``node``; keep the vector if it improves there."""
     idx, val, n = _belief(ns, node)
     K = cnt[C_ALPHA]
-    best, current = node_lower(ns, alphaT, K, node, ws[7])
+    best, current = node_lower(ns, al, K, m[10], node, ws[7])
     Q_lb, q_ub = ws[9], ns[NODE_Q][node]
     Q_lb[:] = -np.inf
     top = current
@@ -140,14 +141,17 @@ def lower_backup(ns, cnt, m, gamma, alphaT, a_act, a_stamp, stamp, node, ws):
         if q_ub[a] <= top:  # Q*(b, a) <= q_ub[a]: this action cannot give a better vector
             break
         reward = expand(m, a, idx, val, n, ws)
-        Q_lb[a] = reward + gamma * lb_children(alphaT, K, best, a, ws)
+        Q_lb[a] = reward + gamma * lb_children(al, K, m[10], best, a, ws)
         top = max(top, Q_lb[a])
     a = np.argmax(Q_lb)
     cnt[C_BACKUPS] += 1
     if Q_lb[a] > current + IMPROVEMENT * max(1.0, abs(current)):
-        make_alpha(m, gamma, alphaT, a, ws[10][a], K, ws)
-        a_act[K] = a
-        a_stamp[K] = stamp
+        x = m[10][0][idx[0]]
+        make_alpha(m, gamma, al, a, ws[10][a], K, x, ws)
+        al[1][K], al[2][K], al[3][K], al[4][K] = a, stamp, x, cnt[C_IDS]
+        cnt[C_IDS] += 1
+        for o in range(al[5].shape[1]):
+            al[5][K, o] = al[4][ws[10][a, o]]
         cnt[C_ALPHA] = K + 1
         ns[N_BEST][node] = K
     else:
@@ -169,7 +173,7 @@ def _choose(ws, a, threshold):
 
 
 @njit(cache=True)
-def trial(ns, cnt, m, alphaT, a_act, a_stamp, prm, ws, path, path_x):
+def trial(ns, cnt, m, al, prm, ws, path, path_x):
     """One descent from the root and the backups along its path; return the depth reached.
 
     ``path_x[d]`` keeps the action taken at depth ``d``, the probability of the observation
@@ -184,12 +188,12 @@ def trial(ns, cnt, m, alphaT, a_act, a_stamp, prm, ws, path, path_x):
         idx, val, n = _belief(ns, node)
         a = greedy_upper(ns, m, gamma, node, idx, val, n, ws, fresh)
         set_upper(ns, cnt, node, node_q[node, a])
-        best, lower = node_lower(ns, alphaT, K, node, ws[7])
+        best, lower = node_lower(ns, al, K, m[10], node, ws[7])
         ns[N_BEST][node] = best
         if n_ub[node] - lower <= threshold or depth >= max_depth:
             break
         expand(m, a, idx, val, n, ws)
-        lb_children(alphaT, K, best, a, ws)
+        lb_children(al, K, m[10], best, a, ws)
         threshold /= gamma
         o = _choose(ws, a, threshold)
         if o < 0:
@@ -208,12 +212,12 @@ def trial(ns, cnt, m, alphaT, a_act, a_stamp, prm, ws, path, path_x):
         q = node_q[path[i]]
         q[a] = min(q[a], fresh_q - gamma * p * max(0.0, before - n_ub[child]))
         set_upper(ns, cnt, path[i], q.max())
-        lower_backup(ns, cnt, m, gamma, alphaT, a_act, a_stamp, stamp, path[i], ws)
+        lower_backup(ns, cnt, m, gamma, al, stamp, path[i], ws)
     return depth
 
 
 @njit(cache=True)
-def run_trials(n_trials, ns, cnt, m, alphaT, a_act, a_stamp, prm):
+def run_trials(n_trials, ns, cnt, m, al, prm):
     """Run up to ``n_trials`` trials; stop early (returning the count done) when out of room.
 
     Room means space for a trial's worth of nodes and vectors and for one more belief of any
@@ -222,7 +226,7 @@ def run_trials(n_trials, ns, cnt, m, alphaT, a_act, a_stamp, prm):
     S, A = m[0].shape
     O = int(prm[4])
     max_depth = int(prm[1])
-    ws = workspace(S, A, O, alphaT.shape[1])
+    ws = workspace(S, A, O, al[0].shape[1])
     path = np.empty(max_depth + 1, dtype=np.int64)
     path_x = np.empty((max_depth + 1, 4))
     need_nodes = max_depth + 2
@@ -230,10 +234,10 @@ def run_trials(n_trials, ns, cnt, m, alphaT, a_act, a_stamp, prm):
         if (
             cnt[C_NODES] + need_nodes > ns[NB_START].size
             or cnt[C_POOL] + S > ns[P_IDX].size
-            or cnt[C_ALPHA] + need_nodes > alphaT.shape[1]
+            or cnt[C_ALPHA] + need_nodes > al[0].shape[1]
             or 2 * (cnt[C_NODES] + need_nodes) > ns[HTAB].size
         ):
             return t
-        trial(ns, cnt, m, alphaT, a_act, a_stamp, prm, ws, path, path_x)
+        trial(ns, cnt, m, al, prm, ws, path, path_x)
         cnt[C_TRIALS] += 1
     return n_trials

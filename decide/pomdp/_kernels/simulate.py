@@ -77,18 +77,24 @@ def update_belief_sparse(belief, a, o, model, scratch):
 
 
 @njit(cache=True)
-def best_vector(alpha, belief, support):
-    """argmax_k alpha[k]·belief over the nonzero entries of belief (first maximum wins)."""
+def best_vector(vectors, belief, support):
+    """argmax_k alpha[k]·belief over the nonzero entries of belief (first maximum wins), among
+    the vectors of the belief's observed value; ``vectors`` is
+    :meth:`~decide.pomdp.policy.AlphaVectorPolicy.kernel_arrays`."""
+    alpha, obs_value, observed, hidden = vectors
     m = 0
     for s in range(belief.shape[0]):
         if belief[s] != 0.0:
             support[m] = s
             m += 1
+    x = observed[support[0]]
     best, best_k = -np.inf, 0
     for k in range(alpha.shape[0]):
+        if obs_value[k] != x:
+            continue
         value = 0.0
         for j in range(m):
-            value += alpha[k, support[j]] * belief[support[j]]
+            value += alpha[k, hidden[support[j]]] * belief[support[j]]
         if value > best:
             best, best_k = value, k
     return best_k
@@ -96,7 +102,7 @@ def best_vector(alpha, belief, support):
 
 @njit(cache=True)
 def rollout_alpha(
-    transitions, emissions, reward, init_cdf, initial_state, agent, g_b0, alpha, alpha_action,
+    transitions, emissions, reward, init_cdf, initial_state, agent, g_b0, vectors, alpha_action,
     u_init, u, states, actions, observations, rewards, impossible,
 ):  # fmt: skip
     """Roll out the alpha-vector policy for every replicate (first axis of ``u``).
@@ -121,7 +127,7 @@ def rollout_alpha(
             s = sample_position(init_cdf, 0, n_states, u_init[r])
         belief[:] = g_b0
         for t in range(n_steps):
-            a = alpha_action[best_vector(alpha, belief, support)]
+            a = alpha_action[best_vector(vectors, belief, support)]
             s_next = sample_row(transitions, a * n_states + s, u[r, t, 0])
             o = sample_row(z_sampler, a * z_stride + s_next, u[r, t, 1])
             states[r, t], actions[r, t], observations[r, t] = s, a, o
