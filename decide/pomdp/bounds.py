@@ -78,9 +78,20 @@ def qmdp_upper_bound(pomdp: TabularPOMDP | SparseModel) -> QValueBound:
 
     The result is an ``(S, A)`` array; ``Q.value(b)`` is the bound at a belief ``b``.
     """
-    m = _model(pomdp)
-    Q = kernels.qmdp_values(m.R, m.t_ptr, m.t_idx, m.t_val, m.discount, _tol(m), MAX_ITERATIONS)
-    return Q.view(QValueBound)
+    return _qmdp(_model(pomdp), None).view(QValueBound)
+
+
+def _qmdp(m: SparseModel, deadline: float | None) -> np.ndarray:
+    """QMDP Q-values, iterated until converged or, each iterate being an upper bound, until
+    ``deadline`` (checked every ``FIB_SWEEPS_PER_CALL`` sweeps)."""
+    v = np.full(m.n_states, float(m.R.max()) / (1.0 - m.discount))
+    sweeps = MAX_ITERATIONS if deadline is None else FIB_SWEEPS_PER_CALL
+    while True:
+        Q, converged = kernels.qmdp_values(
+            m.R, m.t_ptr, m.t_idx, m.t_val, m.discount, v, _tol(m), sweeps
+        )
+        if converged or deadline is None or time.perf_counter() >= deadline:
+            return Q
 
 
 def fib_upper_bound(
@@ -94,15 +105,16 @@ def fib_upper_bound(
 
     The FIB operator :math:`H_F` is monotone and :math:`H_F Q \le H_{QMDP} Q`, so from the QMDP
     fixed point every iterate decreases and stays above the FIB fixed point, hence above
-    :math:`V^*`. Stopping early (``time_budget`` seconds, or ``max_calls`` kernel calls of
-    ``FIB_SWEEPS_PER_CALL`` sweeps) therefore still gives a valid, if looser, upper bound; this
+    :math:`V^*`. Stopping early (``time_budget`` seconds, QMDP's iterations included, or
+    ``max_calls`` kernel calls of ``FIB_SWEEPS_PER_CALL`` sweeps after QMDP has converged)
+    therefore still gives a valid, if looser, upper bound; this
     matters on dense models (100 states × 100 actions × 100 observations cost
     ~1e10 operations a sweep). The result is an ``(S, A)`` array; ``Q.value(b)`` is the bound at
     a belief ``b``.
     """
     m = _model(pomdp)
     deadline = None if time_budget is None else time.perf_counter() + time_budget
-    Q = qmdp_upper_bound(m) if qmdp is None else qmdp
+    Q = _qmdp(m, deadline) if qmdp is None else qmdp
     Q = np.ascontiguousarray(Q, dtype=np.float64)
     z = (m.z_ptr, m.z_obs, m.z_val, m.z_stride)
     converged, calls = False, 0

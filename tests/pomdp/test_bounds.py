@@ -106,10 +106,13 @@ def test_upper_bound_value_checks_the_belief():
 
 
 def test_fib_cut_short_stays_between_fib_and_qmdp(shared_file):
-    """Every FIB iterate from QMDP is a valid bound: QMDP >= cut-short FIB >= converged FIB."""
+    """Every FIB iterate from QMDP is a valid bound: QMDP >= cut-short FIB >= converged FIB;
+    with no time at all, QMDP itself stops after one call, above its fixed point."""
     pomdp = read_pomdp(shared_file("pomdp/Hallway.pomdp"))
     qmdp = np.asarray(qmdp_upper_bound(pomdp))
-    np.testing.assert_array_equal(np.asarray(fib_upper_bound(pomdp, time_budget=0.0)), qmdp)
-    partial = np.asarray(fib_upper_bound(pomdp, time_budget=0.002))
+    none = np.asarray(fib_upper_bound(pomdp, time_budget=0.0))
+    assert np.all(none >= qmdp - 1e-12) and np.any(none > qmdp + 1e-6)
+    np.testing.assert_array_equal(np.asarray(fib_upper_bound(pomdp, qmdp, time_budget=0.0)), qmdp)
+    partial = np.asarray(fib_upper_bound(pomdp, qmdp, time_budget=0.002))
     full = np.asarray(fib_upper_bound(pomdp))
     assert np.all(partial <= qmdp + 1e-12) and np.all(partial >= full - 1e-12)
