@@ -13,6 +13,7 @@ import pytest
 
 from decide import results
 from decide.cli import main
+from decide.pomdp import memory
 from decide.pomdp.policy import AlphaVectorPolicy, load_policy
 from decide.pomdp.problems import rock_sample, tiger
 
@@ -168,3 +169,15 @@ def test_ctrl_c_keeps_the_best_policy_so_far(tmp_path):
     policy = AlphaVectorPolicy.from_dataset(ds)  # vectors over the rocks, per robot cell
     assert policy.mixed and ds["alpha_vector"].shape[1] == 2**5
     assert ds.attrs["lower_bound"] == pytest.approx(policy.value(rock_sample(5, 5).b0), rel=1e-12)
+
+
+def test_a_solve_too_large_for_memory_stops_before_writing(tmp_path, monkeypatch, capsys):
+    """The solver's estimate (bounds, vector store, workspace, belief pool) is checked first."""
+    main(["solve", "tiger", "--trials", "5", "--out", str(tmp_path / "warm.nc"), "--quiet"])
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**20)
+    out = tmp_path / "rs.nc"
+    assert main(["solve", "rocksample-5-5", "--trials", "5", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "point-based solver on RockSample_5_5" in err and "1 MiB are available" in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "warm.nc"]

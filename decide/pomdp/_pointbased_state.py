@@ -190,6 +190,19 @@ class Retained:
             setattr(self, name, getattr(self, name)[needed])
 
 
+def estimate_bytes(model: SparseModel, part: ObservedPart, max_depth: int) -> dict[str, int]:
+    """The largest allocations of a solve's start, by what they hold (bytes)."""
+    S, A, O = model.n_states, model.n_actions, model.n_observations
+    k_cap = max(SearchState.INITIAL_ALPHAS, part.n_values * A + 2 * (max_depth + 2))
+    return {
+        "bounds (QMDP, FIB, blind)": 8 * S * A * 5,
+        f"alpha vectors ({part.n_hidden:,} entries each, room for {k_cap:,})": 8 * part.n_hidden
+        * k_cap + 8 * O * k_cap,
+        f"backup workspace ({O:,} observations x {S:,} states)": 12 * O * S + 40 * S,
+        "belief pool": 12 * max(SearchState.INITIAL_POOL, 2 * S),
+    }  # fmt: skip
+
+
 #: The stamp of vectors never pruned.
 PERMANENT = np.iinfo(np.int64).max
 

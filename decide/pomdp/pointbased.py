@@ -33,7 +33,8 @@ import numpy as np
 from decide.errors import UsageError
 from decide.pomdp._kernels.pointbased import run_trials
 from decide.pomdp._pointbased_model import sparse_model
-from decide.pomdp._pointbased_state import SearchState
+from decide.pomdp._pointbased_state import SearchState, estimate_bytes
+from decide.pomdp.memory import require
 from decide.pomdp.model import ObservedPart, TabularPOMDP
 from decide.pomdp.policy import AlphaVectorPolicy
 
@@ -205,6 +206,9 @@ class PointBased:
         else:
             fib_budget = {"max_calls": FIB_CALLS_WITH_TRIAL_BUDGET}
         model, part = sparse_model(pomdp), solver_part(pomdp)
+        parts = estimate_bytes(model, part, self.max_depth)
+        largest = max(parts, key=parts.get)
+        require(sum(parts.values()), f"the point-based solver on {pomdp.name} (largest: {largest})")
         state = SearchState(model, pomdp.b0, part, self.max_depth, fib_budget)
         outcome = search(self, state, start, callback, run_trials)
         policy, lower, upper = outcome.final

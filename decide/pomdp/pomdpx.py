@@ -29,7 +29,6 @@ sparse, entry by entry.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.parsers import expat
@@ -39,8 +38,9 @@ import numpy as np
 from scipy import sparse
 
 from decide._atomic import atomic_write_text
-from decide.errors import FormatError, ModelError, UsageError
+from decide.errors import FormatError, ModelError
 from decide.pomdp._pomdpx_joint import Factor, Layout, count_entries, product_rows
+from decide.pomdp.memory import require
 from decide.pomdp.model import TabularPOMDP, observed_part_fault
 
 
@@ -381,13 +381,8 @@ def _check_memory(reader: _Reader, *tables: tuple[Layout, list[Factor]]) -> None
     entries = [count_entries(layout, factors) for layout, factors in tables]
     rows = sum(layout.n_rows for layout, _ in tables)
     need = 3 * 24 * sum(entries) + 16 * rows  # row, column, value, while built and copied
-    available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    if need > available:
-        raise UsageError(
-            f"{reader.where}: the flat model has {entries[0]:,} transition and {entries[1]:,} "
-            f"observation entries and needs about {need / 2**30:.1f} GiB to build; "
-            f"{available / 2**30:.1f} GiB are available"
-        )
+    require(need, f"{reader.where}: the flat model ({entries[0]:,} transition and {entries[1]:,} "
+                  "observation entries), to build,")  # fmt: skip
 
 
 def _joint_names(values: list[tuple[str, ...]]) -> tuple[str, ...]:
