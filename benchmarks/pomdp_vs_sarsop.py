@@ -1,4 +1,4 @@
-"""Point-based solver vs SARSOP on the shared .pomdp files, side by side.
+"""Point-based solver vs SARSOP on the shared .pomdp files and RockSample_7_8.pomdpx, side by side.
 
 Each (file, budget) runs in its own single-threaded subprocess (``NUMBA_NUM_THREADS=1``) so that
 peak memory (``ru_maxrss``) is per file; the kernels are loaded from numba's cache by a short
@@ -32,7 +32,10 @@ SARSOP = {
     "TagAvoid": {10: (-6.327, -1.423), 60: (-6.201, -1.929), "alpha": 3719},
     "RockSample_4_4": {10: (17.9245, 17.9245), 60: (17.9245, 17.9245), "alpha": 207},
     "RockSample_5_5": {10: (19.2369, 20.878), 60: (19.2369, 20.467), "alpha": 1837},
+    "RockSample_7_8": {10: (21.031, 24.956), 60: (21.142, 24.479), "alpha": "—", "rss": (218, 494)},
 }
+#: Files that are read in the POMDPX format (the others are .pomdp).
+POMDPX = ("RockSample_7_8",)
 
 
 def data_dir() -> Path:
@@ -45,10 +48,12 @@ def _maxrss_mb() -> float:
 
 def worker(path: str, budget: float) -> dict:
     """Solve one file (in the subprocess) and return the figures as a dict."""
-    from decide.pomdp.cassandra import read_pomdp
     from decide.pomdp.pointbased import PointBased
+    from decide.pomdp.solve import load_problem
 
-    pomdp = read_pomdp(path)
+    start = time.perf_counter()
+    pomdp = load_problem(path)
+    load = time.perf_counter() - start
     PointBased(time_limit=600, max_iterations=2).solve(pomdp)  # load the compiled kernels
     baseline = _maxrss_mb()
     start = time.perf_counter()
@@ -64,6 +69,7 @@ def worker(path: str, budget: float) -> dict:
         "rss": _maxrss_mb(),
         "baseline_rss": baseline,
         "stop": result.stop_reason,
+        "load": load,
     }
 
 
@@ -100,14 +106,18 @@ def row(name: str, budget: float, ours: dict) -> str:
         cells += [f"{ref[0]:.4f} / {ref[1]:.4f}", f"{lb_ok} {ours['lb'] - ref[0]:+.4f}"]
         cells += [f"{gap_ok} {_ratio(gap, ref_gap) if ref_gap > TARGET_GAP else 'both ≤ 1e-3'}"]
         cells += [str(SARSOP[name]["alpha"])]
-    cells += [str(ours["alpha"]), f"{ours['time']:.2f}", f"{ours['rss']:.0f}"]
+    rss = SARSOP.get(name, {}).get("rss")
+    sarsop_rss = "—" if rss is None else str(rss[0] if budget <= 10 else rss[1])
+    cells += [str(ours["alpha"]), f"{ours['time']:.2f}", f"{ours['load']:.2f}"]
+    cells += [f"{ours['rss']:.0f}", sarsop_rss]
     return "| " + " | ".join(cells) + " |"
 
 
 HEADER = (
     "| file | budget (s) | our LB | our UB | our gap | SARSOP LB / UB | LB − SARSOP's "
-    "| gap ratio (ours / SARSOP's) | SARSOP #α (60 s) | our #α | our time (s) | peak RSS (MB) |\n"
-    "|---|---|---|---|---|---|---|---|---|---|---|---|"
+    "| gap ratio (ours / SARSOP's) | SARSOP #α (60 s) | our #α | our time (s) | load (s) "
+    "| peak RSS (MB) | SARSOP RSS (MB) |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -121,11 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(args.worker[0], float(args.worker[1]))))
         return 0
     directory = data_dir()
-    names = args.files or sorted(p.stem for p in directory.glob("*.pomdp"))
+    names = args.files or [*sorted(p.stem for p in directory.glob("*.pomdp")), *POMDPX]
     print(HEADER, flush=True)
     for name in names:
         for budget in args.budgets:
-            ours = run_one(directory / f"{name}.pomdp", budget)
+            suffix = ".pomdpx" if name in POMDPX else ".pomdp"
+            ours = run_one(directory / f"{name}{suffix}", budget)
             print(row(name, budget, ours), flush=True)
     return 0
 

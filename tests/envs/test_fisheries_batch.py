@@ -276,11 +276,13 @@ def test_a_batch_on_dask_survives_a_killed_worker_with_the_serial_numbers(
 
 
 def test_ctrl_c_keeps_finished_stocks_and_resume_completes_the_batch(ram_dir, tmp_path):
+    """Enough replicates that each stock after the first takes seconds, so that the interrupt
+    lands mid-batch however fast the machine."""
     out = tmp_path / "study.nc"
     command = [
         sys.executable, "-m", "decide", "batch", "ram", "--data-dir", str(ram_dir),
         "--stocks", *FEW, "--grid", "31", "--trials", "30", "--time-limit", "600",
-        "--replicates", "200", "--out", str(out), "--quiet",
+        "--replicates", "5000", "--out", str(out), "--quiet",
     ]  # fmt: skip
     process = subprocess.Popen(
         command,
