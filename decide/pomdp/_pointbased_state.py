@@ -161,7 +161,8 @@ class Retained:
     :math:`a_k` at b and then the best vector's action, as long as every :math:`\alpha_{c(k,o)}`
     is still among the vectors. The search prunes freely to stay fast; the policy it returns adds
     these continuations back, so that it earns at least :math:`\max_k b \cdot \alpha_k` from
-    any belief b.
+    any belief b. A retained vector that a current one dominates entry by entry is replaced by it
+    in every continuation (the guarantee only gets stronger).
     """
 
     def __init__(self, alphas: tuple):
@@ -179,7 +180,12 @@ class Retained:
         self.child = np.concatenate((self.child, a_child[pruned]))
 
     def collect(self, alphas: tuple, K: int) -> None:
-        """Drop what no current vector builds on."""
+        """Replace the retained vectors that one of the K current vectors dominates by it, then
+        drop what no current vector builds on."""
+        cover = pb_store.covering(alphas, K, self.alpha, self.value)
+        covered = cover >= 0
+        for children in (alphas[5][:K], self.child):
+            _rename(children, self.id[covered], alphas[4][cover[covered]])
         needed = np.zeros(self.id.size, dtype=bool)
         frontier = np.unique(alphas[5][:K])
         while frontier.size:
@@ -188,6 +194,17 @@ class Retained:
             frontier = np.unique(self.child[new])
         for name in ("alpha", "action", "value", "id", "child"):
             setattr(self, name, getattr(self, name)[needed])
+
+
+def _rename(children: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
+    """Replace, in place, each id of ``old`` in ``children`` by its ``new`` id."""
+    if not old.size or not children.size:
+        return
+    order = np.argsort(old)
+    old, new = old[order], new[order]
+    at = np.minimum(np.searchsorted(old, children), old.size - 1)
+    hit = old[at] == children
+    children[hit] = new[at[hit]]
 
 
 def estimate_bytes(model: SparseModel, part: ObservedPart, max_depth: int) -> dict[str, int]:

@@ -238,6 +238,26 @@ def best_at_nodes(ns, n_nodes, al, K, part, recent_stamp):
 
 
 @njit(cache=True)
+def covering(al, K, alpha, value):
+    """For each row of ``alpha`` (vectors of observed values ``value``), one of the first K
+    vectors of its value at least as large in every entry (-1 if none)."""
+    alphaT, blk = al[0], al[3]
+    L = alpha.shape[1]
+    out = np.full(alpha.shape[0], -1, dtype=np.int64)
+    for c in range(alpha.shape[0]):
+        for j in range(K):
+            if blk[j] != value[c]:
+                continue
+            h = 0
+            while h < L and alphaT[h, j] >= alpha[c, h]:
+                h += 1
+            if h == L:
+                out[c] = j
+                break
+    return out
+
+
+@njit(cache=True)
 def prune_alphas(ns, n_nodes, al, K, keep):
     """Keep the flagged vectors (see :func:`best_at_nodes`); return their number."""
     new_K, new_index = keep_alphas(al, K, keep)
