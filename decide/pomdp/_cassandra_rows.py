@@ -2,8 +2,9 @@
 
 Entries are kept as (row, column, value, entry number) triplets with ``row = a * S + s``. An
 entry that gives whole rows (``T: a : s`` with a row, ``T: a`` with a matrix, ``uniform``,
-``identity``) first clears them. At the end a triplet survives if no later entry cleared its row
-and no later entry set the same cell; so memory follows the entries written, not A·S².
+``identity``, or zeros in every column) first clears them. At the end a triplet survives if no
+later entry cleared its row and no later entry set the same cell; so memory follows the entries
+written, not A·S².
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ class SparseRows:
         )
         rows = (actions[:, None] * S + states[None, :]).ravel()
         number = len(self._parts)
+        if not sparse.issparse(values) and columns.size == self.shape[2] and not np.any(values):
+            whole_rows = True  # zeros in every column (``T: * : * : * 0``) clear the rows
         if sparse.issparse(values):  # a whole-row matrix such as identity
             entries = sparse.coo_array(values)
             r, k, v = entries.row, entries.col, entries.data
