@@ -67,12 +67,6 @@ def emission_sampler(pomdp: TabularPOMDP) -> tuple:
 
 
 def belief_model(pomdp: TabularPOMDP) -> tuple:
-    """Transition rows and likelihood rows ``a * l_stride + o`` (the states s' with Z(o|s', a)
-    > 0) for :func:`~decide.pomdp._kernels.simulate.update_belief_sparse`."""
-    if pomdp.z_stride == 0:
-        likelihood, stride = pomdp.Z_rows.T.tocsr(), 0
-    else:
-        blocks = [pomdp.observation(a).T for a in range(pomdp.n_actions)]
-        likelihood, stride = sparse.vstack(blocks, format="csr"), pomdp.n_observations
-    likelihood.sort_indices()
-    return (*_csr(pomdp.T_rows), *_csr(likelihood), stride)
+    """Transition rows and the (sorted) observation rows with ``z_stride`` for
+    :func:`~decide.pomdp._kernels.simulate.update_belief_sparse`."""
+    return (*_csr(pomdp.T_rows), *_csr(pomdp.Z_rows), pomdp.z_stride)

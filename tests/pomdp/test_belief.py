@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decide.errors import ImpossibleObservation, ModelError
-from decide.pomdp._kernels.simulate import update_belief_sparse
+from decide.pomdp._kernels.simulate import belief_workspace, update_belief_sparse
 from decide.pomdp._pointbased_model import belief_model
 from decide.pomdp.belief import observation_probability, update_belief, update_beliefs
 from decide.pomdp.model import TabularPOMDP
@@ -100,14 +100,40 @@ def test_vectorised_and_kernel_updates_agree(seed, S, O):
     beliefs /= beliefs.sum(axis=1, keepdims=True)
     actions, observations = rng.integers(0, 3, 6), rng.integers(0, O, 6)
     posterior, possible = update_beliefs(model, beliefs, actions, observations)
-    tables = belief_model(model)
+    tables, work = belief_model(model), belief_workspace(S)
     for i in range(6):
-        out = beliefs[i].copy()
-        kernel_ok = update_belief_sparse(out, actions[i], observations[i], tables, np.empty(S))
+        out, support = beliefs[i].copy(), np.empty(S, np.int64)
+        m = np.count_nonzero(out)
+        support[:m] = np.flatnonzero(out)
+        m, kernel_ok = update_belief_sparse(
+            out, support, m, actions[i], observations[i], tables, work
+        )
         assert kernel_ok == possible[i]
         np.testing.assert_allclose(out, posterior[i], atol=1e-12)
+        assert sorted(support[:m]) == list(np.flatnonzero(out))
+        assert not work[0].any() and not work[1].any()  # the workspace is left clean
         if possible[i]:
             expected = update_belief(model, beliefs[i], actions[i], observations[i])
         else:
             expected = beliefs[i] @ model.dense_transitions()[actions[i]]  # the prediction is kept
         np.testing.assert_allclose(posterior[i], expected, atol=1e-12)
+
+
+def test_kernel_belief_follows_a_long_trajectory_on_its_support():
+    # RockSample: the robot's cell is known, so the belief lives on at most 2^k of n^2 2^k states
+    # and each update touches only those.
+    model = rock_sample(4, 4)
+    rng = np.random.default_rng(3)
+    belief, support = model.b0.copy(), np.empty(model.n_states, np.int64)
+    m = np.count_nonzero(belief)
+    support[:m] = np.flatnonzero(belief)
+    tables, work = belief_model(model), belief_workspace(model.n_states)
+    exact = model.b0.copy()
+    for _ in range(40):
+        a = int(rng.integers(model.n_actions))
+        o = int(rng.choice(model.n_observations, p=observation_probability(model, exact, a)))
+        exact = update_belief(model, exact, a, o)
+        m, possible = update_belief_sparse(belief, support, m, a, o, tables, work)
+        assert possible and m <= 2**4
+        np.testing.assert_allclose(belief, exact, atol=1e-12)
+        assert sorted(support[:m]) == list(np.flatnonzero(exact))

@@ -12,19 +12,25 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from decide.pomdp._kernels.simulate import sample_row, update_belief_sparse
+from decide.pomdp._kernels.simulate import (
+    belief_workspace,
+    reset_belief,
+    sample_row,
+    update_belief_sparse,
+)
 
 
 @njit(cache=True)
-def best_action(alpha_t, alpha_action, belief, values):
-    """Action of the vector maximising alpha·belief (first maximum wins); ``alpha_t`` is (S, K),
-    so the inner loop runs over the vectors and vectorises."""
+def best_action(alpha_t, alpha_action, belief, support, m, values):
+    """Action of the vector maximising alpha·belief over the belief's nonzero entries
+    ``support[:m]`` (first maximum wins); ``alpha_t`` is (S, K), so the inner loop runs over the
+    vectors and vectorises."""
     values[:] = 0.0
-    for s in range(belief.shape[0]):
+    for i in range(m):
+        s = support[i]
         w = belief[s]
-        if w != 0.0:
-            for k in range(alpha_t.shape[1]):
-                values[k] += alpha_t[s, k] * w
+        for k in range(alpha_t.shape[1]):
+            values[k] += alpha_t[s, k] * w
     best_k = 0
     for k in range(1, values.shape[0]):
         if values[k] > values[best_k]:
@@ -46,17 +52,21 @@ def protocol_rollouts(
     n_rep, n_years = u.shape[0], u.shape[1]
     n_states = b0.shape[0]
     use_belief = alpha_t.shape[1] > 0
+    b0_support = np.flatnonzero(b0)
     for r in prange(n_rep):
-        belief = b0.copy()
-        scratch = np.empty(n_states)
+        belief = np.zeros(n_states)
+        support = np.empty(n_states, dtype=np.int64)
+        m = reset_belief(belief, support, 0, b0, b0_support)
+        work = belief_workspace(n_states)
         values = np.empty(alpha_t.shape[1])
         s, a_prev = x0, a0
         for t in range(n_years):
             o = sample_row(emissions[:3], a_prev * emissions[3] + s, u[r, t, 0])
             if use_belief:
-                if not update_belief_sparse(belief, a_prev, o, agent, scratch):
+                m, possible = update_belief_sparse(belief, support, m, a_prev, o, agent, work)
+                if not possible:
                     impossible[r] += 1
-                a = best_action(alpha_t, alpha_action, belief, values)
+                a = best_action(alpha_t, alpha_action, belief, support, m, values)
             else:
                 a = table[o]
             states[r, t], actions[r, t], observations[r, t] = s, a, o

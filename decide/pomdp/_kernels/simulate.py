@@ -46,47 +46,93 @@ def sample_position(cdf, start, stop, u):
 
 
 @njit(cache=True)
-def update_belief_sparse(belief, a, o, model, scratch):
-    """Exact Bayes update of ``belief`` in place; False (and ``belief`` = the normalised
-    prediction) when the observation has probability 0.
-
-    ``model`` = (t_ptr, t_idx, t_val, l_ptr, l_idx, l_val, l_stride, n_obs): transition rows
-    ``a * S + s`` and likelihood rows ``a * l_stride + o`` listing the states s' with Z > 0.
-    """
-    t_ptr, t_idx, t_val, l_ptr, l_idx, l_val, l_stride = model[:7]
-    n_states = belief.shape[0]
-    scratch[:] = 0.0
-    for s in range(n_states):
-        weight = belief[s]
-        if weight == 0.0:
-            continue
-        row = a * n_states + s
-        for j in range(t_ptr[row], t_ptr[row + 1]):
-            scratch[t_idx[j]] += t_val[j] * weight
-    row = a * l_stride + o
-    total = 0.0
-    for j in range(l_ptr[row], l_ptr[row + 1]):
-        total += scratch[l_idx[j]] * l_val[j]
-    if total > 0.0:
-        belief[:] = 0.0
-        for j in range(l_ptr[row], l_ptr[row + 1]):
-            belief[l_idx[j]] = scratch[l_idx[j]] * l_val[j] / total
-        return True
-    belief[:] = scratch / scratch.sum()
-    return False
+def belief_workspace(n_states):
+    """Scratch for :func:`update_belief_sparse`: prediction (zero between calls), marks, list."""
+    return np.zeros(n_states), np.zeros(n_states, dtype=np.bool_), np.empty(n_states, np.int64)
 
 
 @njit(cache=True)
-def best_vector(vectors, belief, support):
-    """argmax_k alpha[k]·belief over the nonzero entries of belief (first maximum wins), among
-    the vectors of the belief's observed value; ``vectors`` is
+def likelihood_of(model, a, s_next, o):
+    """Z(o | s', a) from the sorted observation rows ``a * z_stride + s'`` of ``model``."""
+    z_ptr, z_idx, z_val, z_stride = model[3:7]
+    row = a * z_stride + s_next
+    lo, hi = z_ptr[row], z_ptr[row + 1]
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if z_idx[mid] < o:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < z_ptr[row + 1] and z_idx[lo] == o:
+        return z_val[lo]
+    return 0.0
+
+
+@njit(cache=True)
+def update_belief_sparse(belief, support, m, a, o, model, work):
+    """Exact Bayes update of the belief whose nonzero entries are ``belief[support[:m]]``, in
+    place; returns the new support size and False when the observation has probability 0 (the
+    belief is then the normalised prediction). The cost is that of the reachable states only;
+    ``support`` has room for S entries.
+
+    ``model`` = (t_ptr, t_idx, t_val, z_ptr, z_idx, z_val, z_stride): transition rows
+    ``a * S + s`` and observation rows ``a * z_stride + s'`` with sorted columns; ``work`` is
+    :func:`belief_workspace`.
+    """
+    t_ptr, t_idx, t_val = model[:3]
+    predicted, marked, reached = work
+    n_states = belief.shape[0]
+    n = 0
+    for i in range(m):
+        s = support[i]
+        weight = belief[s]
+        belief[s] = 0.0
+        row = a * n_states + s
+        for j in range(t_ptr[row], t_ptr[row + 1]):
+            s_next = t_idx[j]
+            if not marked[s_next]:
+                marked[s_next] = True
+                reached[n] = s_next
+                n += 1
+            predicted[s_next] += t_val[j] * weight
+    total = 0.0
+    for i in range(n):
+        s_next = reached[i]
+        total += predicted[s_next] * likelihood_of(model, a, s_next, o)
+    possible = total > 0.0
+    if not possible:
+        for i in range(n):
+            total += predicted[reached[i]]
+    m = 0
+    for i in range(n):
+        s_next = reached[i]
+        weight = predicted[s_next] * (likelihood_of(model, a, s_next, o) if possible else 1.0)
+        if weight > 0.0:
+            belief[s_next] = weight / total
+            support[m] = s_next
+            m += 1
+        predicted[s_next] = 0.0
+        marked[s_next] = False
+    return m, possible
+
+
+@njit(cache=True)
+def reset_belief(belief, support, m, b0, b0_support):
+    """Set the belief (support size m) to b0 (nonzero at ``b0_support``); returns the new size."""
+    for i in range(m):
+        belief[support[i]] = 0.0
+    for i in range(b0_support.shape[0]):
+        belief[b0_support[i]] = b0[b0_support[i]]
+        support[i] = b0_support[i]
+    return b0_support.shape[0]
+
+
+@njit(cache=True)
+def best_vector(vectors, belief, support, m):
+    """argmax_k alpha[k]·belief over the belief's nonzero entries ``support[:m]`` (first maximum
+    wins), among the vectors of the belief's observed value; ``vectors`` is
     :meth:`~decide.pomdp.policy.AlphaVectorPolicy.kernel_arrays`."""
     alpha, obs_value, observed, hidden = vectors
-    m = 0
-    for s in range(belief.shape[0]):
-        if belief[s] != 0.0:
-            support[m] = s
-            m += 1
     x = observed[support[0]]
     best, best_k = -np.inf, 0
     for k in range(alpha.shape[0]):
@@ -117,21 +163,24 @@ def rollout_alpha(
     n_rep, n_steps = u.shape[0], u.shape[1]
     n_states = g_b0.shape[0]
     z_sampler, z_stride = emissions[:3], emissions[3]
-    belief = np.empty(n_states)
-    scratch = np.empty(n_states)
+    b0_support = np.flatnonzero(g_b0)
+    belief = np.zeros(n_states)
     support = np.empty(n_states, dtype=np.int64)
+    work = belief_workspace(n_states)
+    m = 0
     for r in range(n_rep):
         if initial_state >= 0:
             s = initial_state
         else:
             s = sample_position(init_cdf, 0, n_states, u_init[r])
-        belief[:] = g_b0
+        m = reset_belief(belief, support, m, g_b0, b0_support)
         for t in range(n_steps):
-            a = alpha_action[best_vector(vectors, belief, support)]
+            a = alpha_action[best_vector(vectors, belief, support, m)]
             s_next = sample_row(transitions, a * n_states + s, u[r, t, 0])
             o = sample_row(z_sampler, a * z_stride + s_next, u[r, t, 1])
             states[r, t], actions[r, t], observations[r, t] = s, a, o
             rewards[r, t] = reward[s, a]
-            if not update_belief_sparse(belief, a, o, agent, scratch):
+            m, possible = update_belief_sparse(belief, support, m, a, o, agent, work)
+            if not possible:
                 impossible[r] += 1
             s = s_next
