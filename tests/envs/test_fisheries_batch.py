@@ -282,7 +282,7 @@ def test_ctrl_c_keeps_finished_stocks_and_resume_completes_the_batch(ram_dir, tm
     command = [
         sys.executable, "-m", "decide", "batch", "ram", "--data-dir", str(ram_dir),
         "--stocks", *FEW, "--grid", "31", "--trials", "30", "--time-limit", "600",
-        "--replicates", "5000", "--out", str(out), "--quiet",
+        "--replicates", "50000", "--out", str(out), "--quiet",
     ]  # fmt: skip
     process = subprocess.Popen(
         command,
