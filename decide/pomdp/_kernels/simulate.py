@@ -96,17 +96,19 @@ def update_belief_sparse(belief, support, m, a, o, model, work):
                 n += 1
             predicted[s_next] += t_val[j] * weight
     total = 0.0
-    for i in range(n):
+    for i in range(n):  # the joint P(s', o) goes into belief, zero off the old support
         s_next = reached[i]
-        total += predicted[s_next] * likelihood_of(model, a, s_next, o)
+        belief[s_next] = predicted[s_next] * likelihood_of(model, a, s_next, o)
+        total += belief[s_next]
     possible = total > 0.0
     if not possible:
         for i in range(n):
+            belief[reached[i]] = predicted[reached[i]]
             total += predicted[reached[i]]
     m = 0
     for i in range(n):
         s_next = reached[i]
-        weight = predicted[s_next] * (likelihood_of(model, a, s_next, o) if possible else 1.0)
+        weight = belief[s_next]
         if weight > 0.0:
             belief[s_next] = weight / total
             support[m] = s_next
