@@ -14,8 +14,10 @@ For each stock (:func:`solve_stock`):
 3. simulate CE, MSY, TAC (reference points for γ = 0.99) and the POMDP policy with the study
    protocol (:mod:`decide.envs.fisheries._study_sim`) from the stock's last observed biomass,
    every policy and noise level on the same uniforms. NPV counts the harvest only,
-   :math:`\sum_t \gamma^{t-1}\min(x_t, h_t)`; the extinction penalty shapes the plan, not the
-   score. A replicate collapses when its final stock is below ``collapse_threshold`` × K.
+   :math:`\sum_t \gamma^{t-1}\min(x_t, h_t)`; the POMDP's own objective, the discounted reward
+   :math:`\sum_t \gamma^{t-1} R(x_t, h_t)` with the extinction penalty, is reported beside it,
+   with the POMDP's paired difference to the best rule on that objective. A replicate collapses
+   when its final stock is below ``collapse_threshold`` × K.
 
 Every random number comes from ``(seed, stock index)``, and a trial budget makes the solve
 independent of timing, so a stock gives the same numbers on any worker. A Ctrl-C during a solve
@@ -173,22 +175,47 @@ def solve_stock(task: StockTask) -> xr.Dataset:
         result = solver.solve(pomdp)
         agents = {**tables, "POMDP": result.policy}
         outcome = {name: rollouts(pomdp, agents[name], u, start) for name in POLICIES}
-        rows.append((result, outcome))
+        rows.append((result, scores(pomdp, grids, outcome, s, fitted["K"])))
     return _stock_dataset(task, fitted, sigma_g, grids, start, rows)
+
+
+def scores(pomdp: TabularPOMDP, grids, outcome: dict, s: BatchSettings, K: float) -> dict:
+    """Per policy (in :data:`POLICIES` order), per replicate: the NPV, the discounted reward
+    with the extinction penalty (the POMDP's objective) and whether the stock collapsed."""
+    weights = s.discount ** np.arange(1, s.years + 1)
+    runs = [outcome[name] for name in POLICIES]
+    return {
+        "npv": np.array(
+            [
+                np.minimum(grids.states[r["state"]], grids.actions[r["action"]]) @ weights
+                for r in runs
+            ]
+        ),
+        "reward": np.array([pomdp.R[r["state"], r["action"]] @ weights for r in runs]),
+        "collapsed": np.array(
+            [grids.states[r["final_state"]] < s.collapse_threshold * K for r in runs]
+        ),
+    }
+
+
+def pomdp_minus_best_rule(reward: np.ndarray) -> tuple[float, float]:
+    """The POMDP's paired difference in mean reward to the rule with the highest mean, and its
+    standard error (``reward`` is policies × replicates in :data:`POLICIES` order)."""
+    best = int(np.argmax(reward[:-1].mean(axis=1)))
+    difference = reward[-1] - reward[best]
+    return float(difference.mean()), standard_error(difference)
 
 
 def _stock_dataset(task, fitted, sigma_g, grids, start, rows) -> xr.Dataset:
     s = task.settings
-    weights = s.discount ** np.arange(1, s.years + 1)
-    npv, se, collapse = (np.zeros((1, len(rows), len(POLICIES))) for _ in range(3))
-    for i, (_, outcome) in enumerate(rows):
-        for j, name in enumerate(POLICIES):
-            run = outcome[name]
-            value = np.minimum(grids.states[run["state"]], grids.actions[run["action"]]) @ weights
-            npv[0, i, j] = value.mean()
-            se[0, i, j] = standard_error(value)
-            final = grids.states[run["final_state"]]
-            collapse[0, i, j] = np.mean(final < s.collapse_threshold * fitted["K"])
+
+    def per_policy(f, key):
+        return np.array([[[f(v) for v in score[key]] for _, score in rows]])
+
+    npv, se = per_policy(np.mean, "npv"), per_policy(standard_error, "npv")
+    reward, reward_se = per_policy(np.mean, "reward"), per_policy(standard_error, "reward")
+    collapse = per_policy(np.mean, "collapsed")
+    versus = np.array([[pomdp_minus_best_rule(score["reward"]) for _, score in rows]])
     ssp, ss = ("stock", "sigma_m", "policy"), ("stock", "sigma_m")
     results = [result for result, _ in rows]
 
@@ -198,6 +225,22 @@ def _stock_dataset(task, fitted, sigma_g, grids, start, rows) -> xr.Dataset:
     data = {
         "npv_mean": (ssp, npv, _meta("mean NPV sum_t discount^(t-1) min(x_t, h_t)", "reward")),
         "npv_se": (ssp, se, _meta("standard error of the mean NPV", "reward")),
+        "reward_mean": (
+            ssp,
+            reward,
+            _meta("mean discounted reward with extinction penalty", "reward"),
+        ),
+        "reward_se": (ssp, reward_se, _meta("standard error of the mean reward", "reward")),
+        "pomdp_minus_best_rule": (
+            ss,
+            versus[..., 0],
+            _meta("POMDP's mean reward minus the best rule's (paired)", "reward"),
+        ),
+        "pomdp_minus_best_rule_se": (
+            ss,
+            versus[..., 1],
+            _meta("standard error of the paired difference", "reward"),
+        ),
         "collapse_probability": (ssp, collapse, _meta("fraction of replicates collapsed")),
         "lower_bound": (ss, per_solve([r.lower_bound for r in results]), _bound("lower")),
         "upper_bound": (ss, per_solve([r.upper_bound for r in results]), _bound("upper")),

@@ -18,10 +18,19 @@ import xarray as xr
 
 from decide import results
 from decide.envs.fisheries import batch_run
-from decide.envs.fisheries.batch import BatchSettings, fit_stock, solve_stock, stock_pomdp
+from decide.envs.fisheries._study_sim import common_uniforms, rollouts
+from decide.envs.fisheries.batch import (
+    BatchSettings,
+    fit_stock,
+    pomdp_minus_best_rule,
+    scores,
+    solve_stock,
+    stock_pomdp,
+)
 from decide.envs.fisheries.batch_run import PartialStore, ram_tasks, read_published_fits, run_batch
 from decide.envs.fisheries.growth import Logistic
 from decide.envs.fisheries.pomdp_builder import make_grids
+from decide.envs.fisheries.reference import reference_rules
 from decide.errors import FormatError, UsageError
 
 #: Small and with a trial budget, so that every number is reproducible and a stock takes ~1 s.
@@ -113,6 +122,39 @@ def test_the_pomdp_is_the_later_studys():
     assert expected == pytest.approx(mean, abs=0.02)
     no_penalty = stock_pomdp(model, 0.1, 0.2, BatchSettings(extinction_penalty=0))
     np.testing.assert_allclose(no_penalty.R[0], 0.0)
+
+
+@pytest.mark.parametrize("sigma_g", [0.2, 0.001])
+def test_the_reward_score_is_the_rules_exact_discounted_value(sigma_g):
+    """At σm = 0 a rule sees the stock, so its expected reward over the years is the Markov
+    chain's Σ_k γ^(k+1) (P^k r)[x0] (the first year is weighted γ, as the NPV). With almost no
+    process noise the chain is deterministic and the check is exact to rounding."""
+    settings = BatchSettings(sigma_ms=(0.0,), n_grid=31, replicates=4000, years=40)
+    model = Logistic(0.6, 0.8)
+    pomdp = stock_pomdp(model, sigma_g, 0.0, settings)
+    grids = make_grids(model, settings.n_grid, upper=settings.upper)
+    rule = reference_rules(model, settings.discount, "harvest_first", settings.upper)["MSY"]
+    table = rule.action_table(grids)
+    x0 = 4
+    u = common_uniforms(3, settings.replicates, settings.years)
+    outcome = {name: rollouts(pomdp, table, u, x0) for name in ("CE", "MSY", "TAC", "POMDP")}
+    reward = scores(pomdp, grids, outcome, settings, model.K)["reward"][1]
+    states = np.arange(pomdp.n_states)
+    chain = pomdp.dense_transitions()[table, states]  # (A, S, S) at a = table[s]
+    r = pomdp.R[states, table]
+    exact, occupancy = 0.0, np.eye(pomdp.n_states)[x0]
+    for k in range(settings.years):
+        exact += settings.discount ** (k + 1) * occupancy @ r
+        occupancy = occupancy @ chain
+    se = reward.std(ddof=1) / np.sqrt(reward.size)
+    assert abs(reward.mean() - exact) <= 4 * se + 1e-9 * abs(exact)
+    if sigma_g > 0.1:
+        assert reward.mean() < -100  # the penalty counts: the noisy stock goes extinct
+
+
+def test_the_pomdp_is_compared_with_the_rule_of_highest_mean():
+    reward = np.array([[1.0, 3.0], [5.0, 1.0], [2.0, 2.0], [4.0, 3.0]])  # CE, MSY, TAC, POMDP
+    assert pomdp_minus_best_rule(reward) == pytest.approx((0.5, 1.5))  # vs MSY: (-1, 2)
 
 
 def test_a_stock_gives_the_same_numbers_alone_or_in_a_batch(fast_tasks, tmp_path):
