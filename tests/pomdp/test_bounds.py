@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from decide.errors import ModelError
+from decide.pomdp import bounds
+from decide.pomdp._pointbased_model import sparse_model
 from decide.pomdp.bounds import (
     blind_lower_bound,
     bound_values,
     fib_upper_bound,
     qmdp_upper_bound,
+    transition_classes,
     upper_bound_value,
 )
 from decide.pomdp.cassandra import read_pomdp
@@ -92,11 +99,46 @@ def test_upper_bounds_are_fixed_points():
         "ast,t->sa", pomdp.dense_transitions(), Q.max(axis=1)
     )
     assert np.allclose(Q, expected, atol=1e-9)
-    F = np.asarray(fib_upper_bound(pomdp))
-    # FIB: Q(s,a) = R + gamma sum_o max_a' sum_s' T(s'|s,a) Z(o|s',a) Q(s',a')
+    assert _fib_fixed_point_residual(pomdp, np.asarray(fib_upper_bound(pomdp))) < 1e-9
+
+
+def _fib_fixed_point_residual(pomdp: TabularPOMDP, F: np.ndarray) -> float:
+    # FIB: Q(s,a) = R + gamma sum_o max_a' sum_s' T(s'|s,a) Z(o|s',a) Q(s',a'), all dense
     inner = np.einsum("ast,ato,tb->asob", pomdp.dense_transitions(), pomdp.dense_observations(), F)
     expected = pomdp.R + pomdp.discount * inner.max(axis=3).sum(axis=2).T
-    assert np.allclose(F, expected, atol=1e-9)
+    return float(np.abs(F - expected).max())
+
+
+@st.composite
+def models_with_repeated_rows(draw):
+    """Small models whose transition rows repeat (as the fisheries escapement rows do), with
+    observations shared by the actions or per action."""
+    S, A, O = draw(st.integers(2, 5)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    distinct = rng.dirichlet(np.full(S, 0.5), size=draw(st.integers(1, 3)))
+    T = distinct[rng.integers(len(distinct), size=(A, S))]
+    shared = draw(st.booleans())
+    Z = rng.dirichlet(np.ones(O), size=S if shared else (A, S))
+    R = rng.normal(size=(S, A))
+    return TabularPOMDP(T=T, Z=Z, R=R, discount=0.9, b0=np.full(S, 1 / S))
+
+
+@settings(max_examples=40, deadline=None)
+@given(models_with_repeated_rows())
+def test_fib_on_shared_rows_is_the_dense_fixed_point(pomdp):
+    m = sparse_model(pomdp)
+    reps, classes = transition_classes(m)
+    rows = pomdp.T_rows.toarray()
+    action = np.arange(rows.shape[0]) // pomdp.n_states
+    for i in range(rows.shape[0]):
+        for j in range(rows.shape[0]):
+            same = np.array_equal(rows[i], rows[j]) and (m.z_stride == 0 or action[i] == action[j])
+            assert (classes[i] == classes[j]) == same
+    assert np.array_equal(classes[reps], np.arange(reps.size))
+    for dense_entries in (0, bounds.DENSE_FIB_ENTRIES):  # the sparse kernel, then BLAS if shared
+        with mock.patch.object(bounds, "DENSE_FIB_ENTRIES", dense_entries):
+            F = np.asarray(fib_upper_bound(pomdp))
+        assert _fib_fixed_point_residual(pomdp, F) < 1e-9
 
 
 def test_upper_bound_value_checks_the_belief():
