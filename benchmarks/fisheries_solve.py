@@ -6,7 +6,8 @@ trial budgets (``max_iterations``; the policy then does not depend on the clock)
 reaches the same value: ours − paper ≥ −2 paired SE, both policies simulated on the same random
 numbers (the criterion of ``tests/envs/test_fisheries_study.py``). Prints, per budget tried, the
 trials, our solve time (and how long the initial bounds took), both NPVs, their paired difference
-and the bounds at b0; then, at σm = 0.1, the ratio to SARSOP's measured time for the same value.
+and the bounds at b0; then, at σm = 0.1, the ratio to SARSOP's measured time for the same value;
+then solves under each ``--time-limits`` (machine-dependent) with the same comparison.
 
 SARSOP figures (shared/reference/fisheries.md): on a machine like this one, APPL's SARSOP (one
 thread) reaches NPV 2.50 at σg = 0.15, σm = 0.1 with a 900 s budget, in 1008 s wall (334 s of
@@ -16,7 +17,7 @@ so it is printed only as context. Our solver also runs on one thread (the simula
 the only parallel part). Run::
 
     .venv/bin/python benchmarks/fisheries_solve.py [--trials 25 50 75 100 150 200 300 400]
-        [--replicates 1000] [--sigma-m 0 0.1 0.15]
+        [--replicates 1000] [--sigma-m 0 0.1 0.15] [--time-limits 15]
         [--policyx-dir ../shared/data/fisheries/paper-policies]
 """
 
@@ -63,9 +64,10 @@ def timed_rollouts(pomdp, policy, u, repeats: int = 3) -> tuple[dict, float]:
     return out, best
 
 
-def budgeted(pomdp, trials: int, target_gap: float, u, v_paper) -> dict:
-    """One solve under a trial budget and its policy's NPV paired with the paper's."""
-    solved = PointBased(time_limit=TIME_CAP_S, target_gap=target_gap, max_iterations=trials)
+def budgeted(pomdp, trials: int | None, target_gap: float, u, v_paper, time_limit=TIME_CAP_S):
+    """One solve under a trial budget (or, with ``trials=None``, a time limit) and its policy's
+    NPV paired with the paper's."""
+    solved = PointBased(time_limit=time_limit, target_gap=target_gap, max_iterations=trials)
     result = solved.solve(pomdp)
     ours = rollouts(pomdp, result.policy, u, 8)
     v_ours = npv(pomdp, ours["state"], ours["action"])
@@ -98,7 +100,9 @@ def scenario(args, sigma_m: float) -> dict:
         if mean >= -2 * se:
             break
     _, t_ours = timed_rollouts(pomdp, tried[-1]["policy"], u)
+    timed = [budgeted(pomdp, None, args.target_gap, u, v_paper, t) for t in args.time_limits]
     return {
+        "timed": timed,
         "sigma_m": sigma_m,
         "paper": (v_paper.mean(), v_paper.std(ddof=1) / n),
         "paper_b0": paper.value(pomdp.b0),
@@ -120,6 +124,18 @@ def print_rows(r: dict) -> None:
             f"{f'{dm:+.4f} ± {dse:.4f}':>17} {ok:>7}  [{lb:.4f}, {ub:.4f}] ({run['reason']}); "
             f"paper's vectors {r['paper_b0']:.4f}"
         )
+
+
+def print_timed(rows: list[dict]) -> None:
+    print("time-limited solves (the trials done depend on this machine's speed):")
+    for r in rows:
+        for run in r["timed"]:
+            (om, ose), (dm, dse), (lb, ub) = run["ours"], run["diff"], run["bounds"]
+            print(
+                f"  sigma_m={r['sigma_m']:g}: {run['solve']:.1f} s, {run['trials']} trials, "
+                f"NPV {om:.4f} ± {ose:.4f}, ours − paper {dm:+.4f} ± {dse:.4f} "
+                f"({'reached' if dm >= -2 * dse else 'not reached'}), bounds [{lb:.4f}, {ub:.4f}]"
+            )
 
 
 def print_ratios(rows: list[dict]) -> None:
@@ -150,6 +166,7 @@ def main() -> None:
         "--trials", type=int, nargs="+", default=[25, 50, 75, 100, 150, 200, 300, 400]
     )
     parser.add_argument("--target-gap", type=float, default=1e-3)
+    parser.add_argument("--time-limits", type=float, nargs="*", default=[15.0])
     parser.add_argument("--replicates", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=2019)
     parser.add_argument("--policyx-dir", type=Path, default=default_policyx_dir())
@@ -166,6 +183,7 @@ def main() -> None:
         rows.append(scenario(args, s))
         print_rows(rows[-1])
     print_ratios(rows)
+    print_timed(rows)
     print("simulation, exact Bayes beliefs, 99 years (best of 3):")
     for r in rows:
         (k_ours, k_paper), (t_ours, t_paper) = r["vectors"], r["sim"]

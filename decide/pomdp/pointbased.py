@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 
 #: Share of the time limit the initial Fast Informed Bound may take (it stays valid when cut short).
 FIB_SHARE = 0.2
-#: FIB kernel calls under a trial budget (a fixed amount of work instead of a time share).
-FIB_CALLS_WITH_TRIAL_BUDGET = 2
+#: FIB calls (of FIB_SWEEPS_PER_CALL sweeps) under a trial budget: work instead of a time share.
+FIB_CALLS_WITH_TRIAL_BUDGET = 25
 
 
 @dataclass(frozen=True)
