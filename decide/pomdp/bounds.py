@@ -139,26 +139,25 @@ def _fib_sweeps(m: SparseModel) -> FibSweeps:
     """``sweeps(Q, n) -> (Q', converged)``: up to ``n`` FIB sweeps from ``Q``."""
     reps, classes = transition_classes(m)
     S, A, O = m.n_states, m.n_actions, m.n_observations
+    tol = _tol(m)
     if m.z_stride == 0 and S * O * A <= DENSE_FIB_ENTRIES:
         rows = sparse.csr_array((m.t_val, m.t_idx, m.t_ptr), shape=(A * S, S))[reps].toarray()
         Z = sparse.csr_array((m.z_val, m.z_obs, m.z_ptr), shape=(S, O)).toarray()
         by_state = classes.reshape(A, S).T
-        return lambda Q, n: _dense_fib(m, rows, Z, by_state, Q, n)
+        return lambda Q, n: _dense_fib(m, rows, Z, by_state, tol, Q, n)
     z = (m.z_ptr, m.z_obs, m.z_val, m.z_stride, reps, classes)
-    tol = _tol(m)
     return lambda Q, n: kernels.fib_values(
         m.R, m.t_ptr, m.t_idx, m.t_val, *z, m.discount, Q, tol, n
     )
 
 
-def _dense_fib(m, rows, Z, by_state, Q, n):
+def _dense_fib(m, rows, Z, by_state, tol, Q, n):
     r"""FIB sweeps with observations shared by the actions: for each class row :math:`u`,
     :math:`\sum_o \max_{a'} \sum_{s'} T(s'|u)\, Z(o|s')\, Q(s', a')` is row :math:`u` of
     ``rows @ G`` with :math:`G[s', (o, a')] = Z(o|s') Q(s', a')`, taken in blocks of classes."""
     S, A, O = m.n_states, m.n_actions, m.n_observations
     block = max(1, DENSE_FIB_ENTRIES // (O * A))
     future = np.empty(rows.shape[0])
-    tol = _tol(m)
     for _ in range(n):
         G = (Z[:, :, None] * Q[:, None, :]).reshape(S, O * A)
         for start in range(0, rows.shape[0], block):

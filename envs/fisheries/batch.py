@@ -35,7 +35,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from decide.envs.fisheries._study_sim import common_uniforms, rollouts
+from decide.envs.fisheries._study_sim import common_uniforms, npv, rollouts
 from decide.envs.fisheries.catch_data import CatchSeries
 from decide.envs.fisheries.dynamics import nearest_index
 from decide.envs.fisheries.fitting import fit, maximum_likelihood
@@ -191,7 +191,7 @@ def scores(pomdp: TabularPOMDP, grids, outcome: dict, s: BatchSettings, K: float
                 for r in runs
             ]
         ),
-        "reward": np.array([pomdp.R[r["state"], r["action"]] @ weights for r in runs]),
+        "reward": np.array([npv(pomdp, r["state"], r["action"]) for r in runs]),
         "collapsed": np.array(
             [grids.states[r["final_state"]] < s.collapse_threshold * K for r in runs]
         ),
