@@ -8,6 +8,8 @@ consistent state from which the best policy so far can still be read.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from decide.pomdp._kernels import pb_store
@@ -16,6 +18,7 @@ from decide.pomdp._pointbased_model import SparseModel
 from decide.pomdp.bounds import blind_lower_bound, fib_upper_bound
 from decide.pomdp.model import ObservedPart
 from decide.pomdp.policy import AlphaVectorPolicy
+from decide.pomdp.reactive import ReactiveVectors
 
 # per-node arrays in the order of pb_store's index constants
 _NODE_DTYPES = (np.int64, np.int64, np.float64, np.float64, np.float64, np.int64, np.int64)
@@ -37,6 +40,7 @@ class SearchState:
         part: ObservedPart,
         max_depth: int,
         fib_budget: dict | None = None,
+        rules: Sequence[ReactiveVectors] = (),
     ):
         S = model.n_states
         self.model, self.part = model, part
@@ -48,7 +52,9 @@ class SearchState:
         self.m = (model.R, model.t_ptr, model.t_idx, model.t_val, model.z_ptr, model.z_obs)
         self.m = (*self.m, model.z_val, self.fib, corner, model.z_stride)
         blind = blind_lower_bound(model)
-        self.alphas, default = _initial_vectors(blind, part, model, 2 * (max_depth + 2))
+        self.alphas, default, n_alpha = _initial_vectors(
+            blind, rules, part, model, 2 * (max_depth + 2)
+        )
         block_states = np.argsort(part.value, kind="stable")
         block_ptr = np.searchsorted(part.value[block_states], np.arange(part.n_values + 1))
         self.m = (*self.m, (part.value, part.hidden), default, block_ptr, block_states)
@@ -65,7 +71,7 @@ class SearchState:
             np.full(4 * n_cap, -1, dtype=np.int64),
             np.zeros((n_cap, model.n_actions)),
         )
-        self.cnt[pb_store.C_ALPHA] = self.cnt[pb_store.C_IDS] = default.size * model.n_actions
+        self.cnt[pb_store.C_ALPHA] = self.cnt[pb_store.C_IDS] = n_alpha
         self.retained = Retained(self.alphas)
         self.b0_idx = np.flatnonzero(b0).astype(np.int32)
         self.b0_val = np.ascontiguousarray(b0[self.b0_idx], dtype=np.float64)
@@ -224,32 +230,49 @@ def estimate_bytes(model: SparseModel, part: ObservedPart, max_depth: int) -> di
 PERMANENT = np.iinfo(np.int64).max
 
 
-def _initial_vectors(blind: AlphaVectorPolicy, part: ObservedPart, model: SparseModel, room: int):
-    """The vector store started from the blind policies' vectors, and each observed value's
-    default vector.
+def _initial_vectors(
+    blind: AlphaVectorPolicy,
+    rules: Sequence[ReactiveVectors],
+    part: ObservedPart,
+    model: SparseModel,
+    room: int,
+):
+    """The vector store started from the blind policies' vectors and the rules', each observed
+    value's default vector, and the number of vectors.
 
-    With one observed value these are the A blind vectors (prunable). Otherwise each blind vector
-    is split into one per observed value x (index ``x * A + a``, never pruned), and the default
-    of x is its best on average over x's states: every value keeps a valid vector, which a
-    backup needs for the observations a belief cannot produce.
+    With one observed value these are the A blind vectors and the rules' (all prunable).
+    Otherwise each blind vector is split into one per observed value x (index ``x * A + a``,
+    never pruned), and the default of x is its best on average over x's states: every value
+    keeps a valid vector, which a backup needs for the observations a belief cannot produce.
+    A blind vector is its own continuation; a rule's vector continues with the rule's vector of
+    each observation.
     """
     A, X = model.n_actions, part.n_values
-    k_cap = max(SearchState.INITIAL_ALPHAS, X * A + room)
+    n_blind = X * A
+    n_alpha = n_blind + sum(rule.action.size for rule in rules)
+    k_cap = max(SearchState.INITIAL_ALPHAS, n_alpha + room)
     alphaT = np.zeros((part.n_hidden, k_cap))
     a_act, a_stamp, a_blk, a_id = (np.zeros(k_cap, dtype=np.int64) for _ in range(4))
-    a_id[: X * A] = np.arange(X * A)
+    a_id[:n_alpha] = np.arange(n_alpha)
     a_child = np.zeros((k_cap, model.n_observations), dtype=np.int64)
-    a_child[: X * A] = np.arange(X * A)[:, None]  # a blind vector is its own continuation
+    a_child[:n_blind] = np.arange(n_blind)[:, None]
     columns = part.value[:, None] * A + np.arange(A)
     alphaT[part.hidden[:, None], columns] = blind.alpha.T
-    a_act[: X * A] = np.tile(blind.actions, X)
-    a_blk[: X * A] = np.repeat(np.arange(X), A)
+    a_act[:n_blind] = np.tile(blind.actions, X)
+    a_blk[:n_blind] = np.repeat(np.arange(X), A)
     if X > 1:
-        a_stamp[: X * A] = PERMANENT
+        a_stamp[:n_blind] = PERMANENT
+    start = n_blind
+    for rule in rules:
+        end = start + rule.action.size
+        alphaT[:, start:end] = rule.alpha.T
+        a_act[start:end] = rule.action
+        a_child[start:end] = start + rule.child[None, :]
+        start = end
     totals = np.zeros((X, A))
     np.add.at(totals, part.value, blind.alpha.T)
     default = np.arange(X) * A + np.argmax(totals, axis=1)
-    return (alphaT, a_act, a_stamp, a_blk, a_id, a_child), default
+    return (alphaT, a_act, a_stamp, a_blk, a_id, a_child), default, n_alpha
 
 
 def _power_of_two(n: int) -> int:

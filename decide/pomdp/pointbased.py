@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -37,6 +37,7 @@ from decide.pomdp._pointbased_state import SearchState, estimate_bytes
 from decide.pomdp.memory import require
 from decide.pomdp.model import ObservedPart, TabularPOMDP
 from decide.pomdp.policy import AlphaVectorPolicy
+from decide.pomdp.reactive import reactive_vectors
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -182,6 +183,7 @@ class PointBased:
         *,
         seed: int | None = None,
         callback: Callable[[Progress], bool | None] | None = None,
+        warm_start: Sequence[np.ndarray] = (),
     ) -> PointBasedResult:
         """Search until a stopping rule fires; return the best policy and both bounds at b0.
 
@@ -191,12 +193,18 @@ class PointBased:
         ``report_interval`` seconds and stops the search by returning True; Ctrl-C also stops it,
         and either way the result holds the best policy so far with ``interrupted=True``.
         The clock starts once the kernels are compiled (see :func:`compile_kernels`).
+        ``warm_start`` holds rules, each an action per observation (``(O,)`` ints): their exact
+        values (:mod:`decide.pomdp.reactive`) start the lower bound, so the policy is worth at
+        least each rule's value at every belief it acts on.
         """
         compile_kernels()
-        return self._search(pomdp, callback)
+        return self._search(pomdp, callback, warm_start)
 
     def _search(
-        self, pomdp: TabularPOMDP, callback: Callable[[Progress], bool | None] | None
+        self,
+        pomdp: TabularPOMDP,
+        callback: Callable[[Progress], bool | None] | None,
+        warm_start: Sequence[np.ndarray] = (),
     ) -> PointBasedResult:
         from decide.pomdp._pointbased_loop import search
 
@@ -206,10 +214,16 @@ class PointBased:
         else:
             fib_budget = {"max_calls": FIB_CALLS_WITH_TRIAL_BUDGET}
         model, part = sparse_model(pomdp), solver_part(pomdp)
+        if warm_start and part.n_values > 1:
+            raise UsageError(
+                "PointBased.solve: warm_start rules need a model without fully observed "
+                "variables (the rules' vectors are not split by observed value)"
+            )
+        rules = [reactive_vectors(pomdp, table) for table in warm_start]
         parts = estimate_bytes(model, part, self.max_depth)
         largest = max(parts, key=parts.get)
         require(sum(parts.values()), f"the point-based solver on {pomdp.name} (largest: {largest})")
-        state = SearchState(model, pomdp.b0, part, self.max_depth, fib_budget)
+        state = SearchState(model, pomdp.b0, part, self.max_depth, fib_budget, rules)
         outcome = search(self, state, start, callback, run_trials)
         policy, lower, upper = outcome.final
         return PointBasedResult(

@@ -10,7 +10,9 @@ For each stock (:func:`solve_stock`):
 2. for each survey noise :math:`\sigma_m`, build the POMDP as the later study did: 101-point
    grids on [0, 2], γ = 0.99, :math:`\sigma_g` capped at 0.2, and reward −100 in every year
    the stock is extinct (state 0; ``extinction_penalty``, 0 to leave it out); solve it with the
-   point-based solver under a time limit or a trial budget;
+   point-based solver under a time limit or a trial budget, its lower bound started from the
+   exact values of the CE, MSY and TAC rules (``warm_start``), so that the policy is worth at
+   least each rule at every belief it acts on;
 3. simulate CE, MSY, TAC (reference points for γ = 0.99) and the POMDP policy with the study
    protocol (:mod:`decide.envs.fisheries._study_sim`) from the stock's last observed biomass,
    every policy and noise level on the same uniforms. NPV counts the harvest only,
@@ -172,7 +174,7 @@ def solve_stock(task: StockTask) -> xr.Dataset:
     rows = []
     for sigma_m in s.sigma_ms:
         pomdp = stock_pomdp(model, sigma_g, sigma_m, s)
-        result = solver.solve(pomdp)
+        result = solver.solve(pomdp, warm_start=list(tables.values()))
         agents = {**tables, "POMDP": result.policy}
         outcome = {name: rollouts(pomdp, agents[name], u, start) for name in POLICIES}
         rows.append((result, scores(pomdp, grids, outcome, s, fitted["K"])))

@@ -17,7 +17,7 @@ import pytest
 import xarray as xr
 
 from decide import results
-from decide.envs.fisheries import batch_run
+from decide.envs.fisheries import batch, batch_run
 from decide.envs.fisheries._study_sim import common_uniforms, rollouts
 from decide.envs.fisheries.batch import (
     BatchSettings,
@@ -32,6 +32,9 @@ from decide.envs.fisheries.growth import Logistic
 from decide.envs.fisheries.pomdp_builder import make_grids
 from decide.envs.fisheries.reference import reference_rules
 from decide.errors import FormatError, UsageError
+from decide.pomdp.belief import update_belief
+from decide.pomdp.pointbased import PointBased
+from decide.pomdp.reactive import reactive_vectors
 
 #: Small and with a trial budget, so that every number is reproducible and a stock takes ~1 s.
 FAST = BatchSettings(n_grid=31, trials=30, time_limit=600, replicates=200)
@@ -375,3 +378,38 @@ def test_ctrl_c_during_a_solve_leaves_the_stock_unfinished(fast_tasks, tmp_path,
     with pytest.raises(KeyboardInterrupt):
         run_batch(fast_tasks, FAST, tmp_path / "study.nc", quiet=True)
     assert PartialStore(tmp_path / "study.nc", FAST, resume=True).finished() == set()
+
+
+def test_the_policy_is_worth_each_rule_after_any_first_survey(fast_tasks, monkeypatch):
+    """Started from the rules (as the batch starts every solve), the policy after one trial is
+    worth at least every rule at the belief after each first survey; from the blind policies
+    alone it is not."""
+    task = fast_tasks["stock-004"]
+    fitted = fit_stock(task)
+    model = Logistic(r=fitted["r"], K=fitted["K"])
+    pomdp = stock_pomdp(model, min(fitted["sigma_g"], FAST.sigma_g_cap), 0.1, FAST)
+    grids = make_grids(model, FAST.n_grid, upper=FAST.upper)
+    rules = reference_rules(model, FAST.discount, batch.ORDER, FAST.upper).values()
+    tables = [rule.action_table(grids) for rule in rules]
+    solver = PointBased(max_iterations=1, time_limit=600)
+    warm, cold = solver.solve(pomdp, warm_start=tables).policy, solver.solve(pomdp).policy
+    beliefs = [update_belief(pomdp, pomdp.b0, 0, o) for o in range(pomdp.n_observations)]
+    shortfall = {"warm": 0.0, "cold": 0.0}
+    for table in tables:
+        rule = reactive_vectors(pomdp, table)
+        for o, b in enumerate(beliefs):
+            value = b @ rule.alpha[rule.child[o]]
+            shortfall["warm"] = max(shortfall["warm"], value - warm.value(b))
+            shortfall["cold"] = max(shortfall["cold"], value - cold.value(b))
+    assert shortfall["warm"] <= 1e-9 and shortfall["cold"] > 1.0
+    started, solve = [], PointBased.solve
+
+    def spy(self, p, **options):
+        started.append(options["warm_start"])
+        return solve(self, p, **options)
+
+    monkeypatch.setattr(PointBased, "solve", spy)
+    solve_stock(task)
+    assert len(started) == len(FAST.sigma_ms)
+    for given, table in zip(started[0], tables, strict=True):
+        np.testing.assert_array_equal(given, table)
