@@ -1,4 +1,4 @@
-"""Issue 7's checks at scale: optimising against imperfect models, next to the reference numbers.
+"""The robust family's acceptance checks at scale, next to the reference numbers.
 
 Sections (all by default, or those named with ``--only``):
 

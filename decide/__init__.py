@@ -17,7 +17,7 @@ _EXPORTS = {
     "ModelError": "decide.errors",
     "TabularPOMDP": "decide.pomdp.model",
     "AlphaVectorPolicy": "decide.pomdp.policy",
-    "load_policy": "decide.pomdp.policy",
+    "load_policy": "decide.pomdp.policyx",
     "solve": "decide.pomdp.solve",
     "load_problem": "decide.pomdp.solve",
     "read_pomdp": "decide.pomdp.cassandra",

@@ -14,7 +14,8 @@ import pytest
 from decide import results
 from decide.cli import main
 from decide.pomdp import memory
-from decide.pomdp.policy import AlphaVectorPolicy, load_policy
+from decide.pomdp.policy import AlphaVectorPolicy
+from decide.pomdp.policyx import load_policy
 from decide.pomdp.problems import rock_sample, tiger
 
 

@@ -234,7 +234,7 @@ def run_bounds(args: argparse.Namespace) -> int:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
-    from decide.pomdp.policy import load_policy
+    from decide.pomdp.policyx import load_policy
     from decide.pomdp.simulate import simulate
 
     pomdp = load_problem(args.problem)

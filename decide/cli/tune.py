@@ -74,7 +74,7 @@ def run_tune_command(args: argparse.Namespace) -> int:
     ds = tune(sequence, methods, trials=args.trials, seed=args.seed, quiet=args.quiet)
     print_table(ds)
     if args.plot is not None:
-        from decide.tuning_plot import plot_tuning
+        from decide.tuning.plot import plot_tuning
 
         plot_tuning(ds, args.plot)
         print(f"wrote {args.plot}")

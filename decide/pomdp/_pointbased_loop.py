@@ -24,6 +24,18 @@ import numpy as np
 from decide.pomdp._kernels.pb_store import C_TRIALS
 from decide.pomdp.policy import AlphaVectorPolicy
 
+
+@dataclass(frozen=True)
+class Progress:
+    """What the callback sees: elapsed seconds, bounds at b0, trials so far, vector count."""
+
+    elapsed: float
+    lower_bound: float
+    upper_bound: float
+    iteration: int
+    n_alpha: int
+
+
 CHUNK_SECONDS = 0.02
 #: Trials per kernel call under a trial budget.
 FIXED_CHUNK = 8
@@ -146,8 +158,6 @@ class Search:
 
 
 def _progress(state, elapsed: float, lower: float, upper: float):
-    from decide.pomdp.pointbased import Progress
-
     trials = int(state.cnt[C_TRIALS])
     return Progress(elapsed, lower, max(upper, lower), trials, state.n_alpha)
 

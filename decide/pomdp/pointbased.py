@@ -32,6 +32,7 @@ import numpy as np
 
 from decide.errors import UsageError
 from decide.pomdp._kernels.pointbased import run_trials
+from decide.pomdp._pointbased_loop import Progress, search
 from decide.pomdp._pointbased_model import sparse_model
 from decide.pomdp._pointbased_state import SearchState, estimate_bytes
 from decide.pomdp.memory import require
@@ -47,17 +48,6 @@ if TYPE_CHECKING:
 FIB_SHARE = 0.2
 #: FIB calls (of FIB_SWEEPS_PER_CALL sweeps) under a trial budget: work instead of a time share.
 FIB_CALLS_WITH_TRIAL_BUDGET = 25
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What the callback sees: elapsed seconds, bounds at b0, trials so far, vector count."""
-
-    elapsed: float
-    lower_bound: float
-    upper_bound: float
-    iteration: int
-    n_alpha: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -206,8 +196,6 @@ class PointBased:
         callback: Callable[[Progress], bool | None] | None,
         warm_start: Sequence[np.ndarray] = (),
     ) -> PointBasedResult:
-        from decide.pomdp._pointbased_loop import search
-
         start = time.perf_counter()
         if self.max_iterations is None:
             fib_budget = {"time_budget": FIB_SHARE * self.time_limit}

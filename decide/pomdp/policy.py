@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from decide.errors import FormatError, ModelError
+from decide.errors import ModelError
 from decide.pomdp.model import ObservedPart
 
 if TYPE_CHECKING:  # xarray is imported on use: solvers need not pay its memory and start-up
@@ -178,20 +177,3 @@ class AlphaVectorPolicy:
 
 def _coord(long_name: str) -> dict[str, str]:
     return {"long_name": long_name, "units": "1"}
-
-
-def load_policy(path: str | Path) -> AlphaVectorPolicy:
-    """Read a policy from our netCDF (``.nc``) or a SARSOP XML file (``.policy``/``.policyx``)."""
-    from decide import results
-    from decide.pomdp.policyx import read_policyx
-
-    path = Path(path)
-    if not path.is_file():
-        raise FormatError("no such policy file", path=path)
-    with path.open("rb") as handle:
-        head = handle.read(8)
-    if head.startswith(b"\x89HDF") or head.startswith(b"CDF"):
-        return AlphaVectorPolicy.from_dataset(
-            results.read(path, required_vars=("alpha_vector", "action"))
-        )
-    return read_policyx(path)

@@ -13,6 +13,7 @@ The value function is :math:`V(b) = \max_k b \cdot \alpha_k`. A flat model's pol
 ``numObsValue="1"`` and every ``obsValue`` 0; a mixed-observability (MOMDP) policy has
 ``numObsValue`` observed values, vectors over the hidden part (``vectorLength``) and the observed
 value of each vector in ``obsValue``. Absent entries of a sparse vector are 0.
+:func:`load_policy` reads either this format or decide's netCDF policy.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from decide import results
 from decide._atomic import atomic_write_text
 from decide.errors import FormatError, ModelError
 from decide.pomdp.policy import AlphaVectorPolicy
 
-__all__ = ["format_policyx", "parse_policyx", "read_policyx", "write_policyx"]
+__all__ = ["format_policyx", "load_policy", "parse_policyx", "read_policyx", "write_policyx"]
 
 #: Characters XML 1.0 cannot hold, even escaped.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -235,3 +237,17 @@ def write_policyx(policy: AlphaVectorPolicy, path: str | Path, *, model: str = "
     text = format_policyx(policy, model)
     text = text.encode("latin-1", "xmlcharrefreplace").decode("latin-1")
     return atomic_write_text(path, text, encoding="latin-1")
+
+
+def load_policy(path: str | Path) -> AlphaVectorPolicy:
+    """Read a policy from our netCDF (``.nc``) or a SARSOP XML file (``.policy``/``.policyx``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormatError("no such policy file", path=path)
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"\x89HDF") or head.startswith(b"CDF"):
+        return AlphaVectorPolicy.from_dataset(
+            results.read(path, required_vars=("alpha_vector", "action"))
+        )
+    return read_policyx(path)

@@ -15,7 +15,7 @@ from decide.envs.fisheries.proxy_value import OBJECTIVES
 from decide.results import make_attrs
 
 if TYPE_CHECKING:
-    from decide.envs.fisheries.robust_choice import ChoiceSettings
+    from decide.envs.fisheries._choice_settings import ChoiceSettings
 
 
 def _variable(dims, data, long_name: str, units: str = "1") -> xr.Variable:

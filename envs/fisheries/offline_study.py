@@ -1,4 +1,4 @@
-r"""Offline improvement of a historical harvest policy from noisy records (issue 7, item 6).
+r"""Offline improvement of a historical harvest policy from noisy records.
 
 The gold model, the managers' history (noisy surveys, grossly wrong records, collapses) and
 the models they fit (one fit, bootstrap refits and the likelihood-ratio confidence set drawn

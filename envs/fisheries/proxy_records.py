@@ -42,14 +42,13 @@ from decide.envs.fisheries.fitting import NAMES, maximum_likelihood
 from decide.errors import ModelError
 
 if TYPE_CHECKING:
-    from decide.envs.fisheries.proxy_study import ProxySettings
+    from decide.envs.fisheries.proxy_settings import ProxySettings
 
 #: Catch-rate ramp and its log-scale noise of the historical catch rule.
 HISTORICAL_RATE = (0.05, 0.4)
 HISTORICAL_NOISE = 0.2
 #: A replaced record is uniform on [0, REPLACEMENT_RANGE · K].
 REPLACEMENT_RANGE = 2.0
-CORRUPTION_KINDS = ("scale", "replace")
 
 
 def grow(s: ArrayLike, r: ArrayLike, K: ArrayLike, sigma: ArrayLike, eps: ArrayLike) -> np.ndarray:

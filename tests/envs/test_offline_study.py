@@ -1,4 +1,4 @@
-"""The offline study (issue 7, item 6): policies learnt from noisy historical records, judged on
+"""The offline study: policies learnt from noisy historical records, judged on
 the gold model.
 
 The acceptance criterion asks the regularised (RPO-style) policy to beat the historical policy

@@ -5,7 +5,7 @@ same noise, exact least squares on noiseless data and a grid search on the prior
 likelihood of :mod:`decide.envs.fisheries.fitting`, the ensemble mean in NPV units equal to the
 mean NPV when the scales agree, and the best-of-n KL formula.
 
-The acceptance runs (the criteria of issue 7) use reduced sizes, ``ACCEPTANCE``: 256 candidates
+The acceptance runs (criteria in docs/robust.md) use reduced sizes, ``ACCEPTANCE``: 256 candidates
 (n = 1 … 256), 40 proxy and 100 gold noise paths, 5 orders, 64 seeds per configuration (about 5 s
 each). A gain counts when its mean over seeds is at least 2 % of the single fit's gold value at the
 largest n *and* its paired mean minus two standard errors is above 0 (not luck). A gold curve
@@ -279,7 +279,7 @@ def test_proxy_value_never_falls_with_pressure(tiny):
     assert np.all(steps >= -1e-12)
 
 
-# ---------------------------------------------------------------- acceptance (issue 7)
+# ---------------------------------------------------------------- acceptance (docs/robust.md)
 
 
 @pytest.fixture(scope="module")

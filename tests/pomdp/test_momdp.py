@@ -12,8 +12,8 @@ from decide.cli import main
 from decide.errors import ModelError
 from decide.pomdp.model import ObservedPart, TabularPOMDP
 from decide.pomdp.pointbased import PointBased
-from decide.pomdp.policy import AlphaVectorPolicy, load_policy
-from decide.pomdp.policyx import read_policyx, write_policyx
+from decide.pomdp.policy import AlphaVectorPolicy
+from decide.pomdp.policyx import load_policy, read_policyx, write_policyx
 from decide.pomdp.pomdpx import read_pomdpx
 from decide.pomdp.simulate import simulate
 

@@ -8,8 +8,14 @@ from hypothesis.extra import numpy as hnp
 
 from decide.errors import FormatError
 from decide.pomdp.cassandra import read_pomdp
-from decide.pomdp.policy import AlphaVectorPolicy, load_policy
-from decide.pomdp.policyx import format_policyx, parse_policyx, read_policyx, write_policyx
+from decide.pomdp.policy import AlphaVectorPolicy
+from decide.pomdp.policyx import (
+    format_policyx,
+    load_policy,
+    parse_policyx,
+    read_policyx,
+    write_policyx,
+)
 
 # SARSOP's lower bound at b0 after 10 s (shared/reference/pomdp.md) and the vectors it wrote
 SARSOP = {"Tiger": (19.3711, 5), "TigerGrid": (2.15891, 202), "RockSample_4_4": (17.9245, 207)}
