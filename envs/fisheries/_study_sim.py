@@ -21,6 +21,7 @@ from decide.pomdp._kernels.fisheries import protocol_rollouts
 from decide.pomdp._pointbased_model import belief_model, emission_sampler, sampler
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.policy import AlphaVectorPolicy
+from decide.pomdp.reactive import reactive_vectors
 
 
 def common_uniforms(seed: int, replicates: int, years: int) -> np.ndarray:
@@ -57,8 +58,10 @@ def rollouts(
     Returns
     -------
     dict
-        ``state``, ``action``, ``observation`` (N, years) indices, ``final_state`` (N,) the state
-        after the last year, ``impossible`` (N,) observations of probability 0 under the belief.
+        ``state``, ``action``, ``observation`` (N, years) indices, ``vector`` (N, years) the
+        index of the alpha vector that chose the action (-1 under a table), ``final_state`` (N,)
+        the state after the last year, ``impossible`` (N,) observations of probability 0 under
+        the belief.
     """
     n, years = u.shape[:2]
     agent = pomdp if agent is None else agent
@@ -77,14 +80,15 @@ def rollouts(
     else:
         table = np.ascontiguousarray(policy, dtype=np.int64)
         alpha_t, alpha_action = np.zeros((pomdp.n_states, 0)), np.zeros(0, dtype=np.int64)
-    names = ("state", "action", "observation")
+    names = ("state", "action", "observation", "vector")
     out = {name: np.zeros((n, years), dtype=np.int64) for name in names}
     out["final_state"] = np.zeros(n, dtype=np.int64)
     out["impossible"] = np.zeros(n, dtype=np.int64)
     protocol_rollouts(
         sampler(pomdp.T_rows), emission_sampler(pomdp), belief_model(agent), agent.b0,
         int(x0), int(a0), table, alpha_t, alpha_action, np.ascontiguousarray(u),
-        out["state"], out["action"], out["observation"], out["final_state"], out["impossible"],
+        out["state"], out["action"], out["observation"], out["vector"], out["final_state"],
+        out["impossible"],
     )  # fmt: skip
     return out
 
@@ -93,3 +97,27 @@ def npv(pomdp: TabularPOMDP, state: np.ndarray, action: np.ndarray) -> np.ndarra
     r""":math:`\sum_k \gamma^{k+1} R(s_k, a_k)` over the years k = 0, 1, … (t = k + 2)."""
     weights = pomdp.discount ** np.arange(1, state.shape[1] + 1)
     return (pomdp.R[state, action] * weights).sum(axis=1)
+
+
+def value_with_tail(
+    pomdp: TabularPOMDP, policy: AlphaVectorPolicy | np.ndarray, out: dict[str, np.ndarray]
+) -> np.ndarray:
+    r"""Each replicate's discounted reward over the infinite horizon: :func:`npv` for the years
+    before the last, then, in the last year T, the exact value of going on from there,
+
+    .. math:: \sum_{k<T} \gamma^{k+1} R(s_k, a_k) + \gamma^{T+1} \alpha(s_T).
+
+    For a rule, α is its own value after the last observation (:func:`reactive_vectors`), so
+    the mean is unbiased for the rule's value. For alpha vectors, α is the vector that chose the
+    last action: the value of the plan it stands for, which the manager could follow from year T
+    on, so the mean is a lower bound on the value of a policy available to the POMDP manager.
+    ``out`` must come from :func:`rollouts` on ``pomdp`` with ``agent = pomdp``.
+    """
+    state, last = out["state"], out["state"][:, -1]
+    if isinstance(policy, AlphaVectorPolicy):
+        tail = policy.for_model(pomdp).alpha[out["vector"][:, -1], last]
+    else:
+        rule = reactive_vectors(pomdp, policy)
+        tail = rule.alpha[rule.child[out["observation"][:, -1]], last]
+    head = npv(pomdp, state[:, :-1], out["action"][:, :-1])
+    return head + pomdp.discount ** state.shape[1] * tail

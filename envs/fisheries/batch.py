@@ -37,7 +37,7 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-from decide.envs.fisheries._study_sim import common_uniforms, npv, rollouts
+from decide.envs.fisheries._study_sim import common_uniforms, rollouts, value_with_tail
 from decide.envs.fisheries.catch_data import CatchSeries
 from decide.envs.fisheries.dynamics import nearest_index
 from decide.envs.fisheries.fitting import fit, maximum_likelihood
@@ -177,13 +177,17 @@ def solve_stock(task: StockTask) -> xr.Dataset:
         result = solver.solve(pomdp, warm_start=list(tables.values()))
         agents = {**tables, "POMDP": result.policy}
         outcome = {name: rollouts(pomdp, agents[name], u, start) for name in POLICIES}
-        rows.append((result, scores(pomdp, grids, outcome, s, fitted["K"])))
+        rows.append((result, scores(pomdp, grids, agents, outcome, s, fitted["K"])))
     return _stock_dataset(task, fitted, sigma_g, grids, start, rows)
 
 
-def scores(pomdp: TabularPOMDP, grids, outcome: dict, s: BatchSettings, K: float) -> dict:
-    """Per policy (in :data:`POLICIES` order), per replicate: the NPV, the discounted reward
-    with the extinction penalty (the POMDP's objective) and whether the stock collapsed."""
+def scores(
+    pomdp: TabularPOMDP, grids, agents: dict, outcome: dict, s: BatchSettings, K: float
+) -> dict:
+    """Per policy (in :data:`POLICIES` order), per replicate: the NPV over the simulated years,
+    the discounted reward with the extinction penalty over the infinite horizon (the POMDP's
+    objective; the simulated years plus the exact value of going on, see
+    :func:`value_with_tail`) and whether the stock collapsed."""
     weights = s.discount ** np.arange(1, s.years + 1)
     runs = [outcome[name] for name in POLICIES]
     return {
@@ -193,7 +197,7 @@ def scores(pomdp: TabularPOMDP, grids, outcome: dict, s: BatchSettings, K: float
                 for r in runs
             ]
         ),
-        "reward": np.array([npv(pomdp, r["state"], r["action"]) for r in runs]),
+        "reward": np.array([value_with_tail(pomdp, agents[n], outcome[n]) for n in POLICIES]),
         "collapsed": np.array(
             [grids.states[r["final_state"]] < s.collapse_threshold * K for r in runs]
         ),
@@ -230,7 +234,7 @@ def _stock_dataset(task, fitted, sigma_g, grids, start, rows) -> xr.Dataset:
         "reward_mean": (
             ssp,
             reward,
-            _meta("mean discounted reward with extinction penalty", "reward"),
+            _meta("mean discounted reward with extinction penalty, infinite horizon", "reward"),
         ),
         "reward_se": (ssp, reward_se, _meta("standard error of the mean reward", "reward")),
         "pomdp_minus_best_rule": (

@@ -129,9 +129,10 @@ def test_the_pomdp_is_the_later_studys():
 
 @pytest.mark.parametrize("sigma_g", [0.2, 0.001])
 def test_the_reward_score_is_the_rules_exact_discounted_value(sigma_g):
-    """At σm = 0 a rule sees the stock, so its expected reward over the years is the Markov
-    chain's Σ_k γ^(k+1) (P^k r)[x0] (the first year is weighted γ, as the NPV). With almost no
-    process noise the chain is deterministic and the check is exact to rounding."""
+    """At σm = 0 a rule sees the stock, so its expected reward over the infinite horizon is the
+    Markov chain's Σ_k γ^(k+1) (P^k r)[x0] = γ [(I − γP)⁻¹ r][x0] (the first year is weighted γ,
+    as the NPV). With almost no process noise the chain is deterministic and the check is exact
+    to rounding."""
     settings = BatchSettings(sigma_ms=(0.0,), n_grid=31, replicates=4000, years=40)
     model = Logistic(0.6, 0.8)
     pomdp = stock_pomdp(model, sigma_g, 0.0, settings)
@@ -141,14 +142,13 @@ def test_the_reward_score_is_the_rules_exact_discounted_value(sigma_g):
     x0 = 4
     u = common_uniforms(3, settings.replicates, settings.years)
     outcome = {name: rollouts(pomdp, table, u, x0) for name in ("CE", "MSY", "TAC", "POMDP")}
-    reward = scores(pomdp, grids, outcome, settings, model.K)["reward"][1]
+    agents = dict.fromkeys(outcome, table)
+    reward = scores(pomdp, grids, agents, outcome, settings, model.K)["reward"][1]
     states = np.arange(pomdp.n_states)
-    chain = pomdp.dense_transitions()[table, states]  # (A, S, S) at a = table[s]
+    chain = pomdp.dense_transitions()[table, states]  # (S, S) at a = table[s]
     r = pomdp.R[states, table]
-    exact, occupancy = 0.0, np.eye(pomdp.n_states)[x0]
-    for k in range(settings.years):
-        exact += settings.discount ** (k + 1) * occupancy @ r
-        occupancy = occupancy @ chain
+    gamma = settings.discount
+    exact = gamma * np.linalg.solve(np.eye(pomdp.n_states) - gamma * chain, r)[x0]
     se = reward.std(ddof=1) / np.sqrt(reward.size)
     assert abs(reward.mean() - exact) <= 4 * se + 1e-9 * abs(exact)
     if sigma_g > 0.1:

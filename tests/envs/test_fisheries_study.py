@@ -17,7 +17,7 @@ import pytest
 
 from decide import results
 from decide.cli import main
-from decide.envs.fisheries._study_sim import common_uniforms, npv, rollouts
+from decide.envs.fisheries._study_sim import common_uniforms, npv, rollouts, value_with_tail
 from decide.envs.fisheries.pomdp_builder import build_pomdp, make_grids
 from decide.envs.fisheries.reference import BeliefPolicy, reference_rules
 from decide.envs.fisheries.study import PAPER_NPV, paper_policy_path, run_study
@@ -130,6 +130,7 @@ def test_kernel_matches_the_protocol_written_in_python():
     states, actions = protocol_in_python(pomdp, table, u, 8)
     np.testing.assert_array_equal(out["state"], states)
     np.testing.assert_array_equal(out["action"], actions)
+    assert (out["vector"] == -1).all()
     rng = np.random.default_rng(1)
     policy = AlphaVectorPolicy(
         rng.random((9, 100)) + np.linspace(0, 1, 100), rng.integers(0, 40, 9)
@@ -138,6 +139,28 @@ def test_kernel_matches_the_protocol_written_in_python():
     states, actions = protocol_in_python(pomdp, BeliefPolicy(pomdp, policy), u, 8)
     np.testing.assert_array_equal(out["action"], actions)
     np.testing.assert_array_equal(out["state"], states)
+    np.testing.assert_array_equal(policy.actions[out["vector"]], actions)
+
+
+def mean_and_se(values: np.ndarray) -> tuple[float, float]:
+    return float(values.mean()), float(values.std(ddof=1) / np.sqrt(values.size))
+
+
+@pytest.mark.parametrize("kind", ["rule", "alpha vectors"])
+def test_a_short_rollout_with_its_exact_tail_estimates_the_infinite_horizon(kind):
+    # γ^300 < 1e-13: 300 plain years are the infinite horizon; the tail after 4 years must agree
+    pomdp = build_pomdp(sigma_g=0.15, sigma_m=0.1, n_states=20, discount=0.9)
+    if kind == "rule":
+        policy = reference_rules(discount=0.9)["CE"].action_table(make_grids(n_states=20))
+    else:
+        policy = PointBased(time_limit=600, max_iterations=2000).solve(pomdp).policy
+    long = rollouts(pomdp, policy, common_uniforms(1, 20_000, 300), 6)
+    short = rollouts(pomdp, policy, common_uniforms(2, 20_000, 4), 6)
+    exact, exact_se = mean_and_se(npv(pomdp, long["state"], long["action"]))
+    tail, tail_se = mean_and_se(value_with_tail(pomdp, policy, short))
+    plain = npv(pomdp, short["state"], short["action"]).mean()
+    assert abs(tail - exact) < 4 * np.hypot(exact_se, tail_se), (tail, exact)
+    assert abs(plain - exact) > 20 * np.hypot(exact_se, tail_se)  # the tail is what counts
 
 
 def test_kernel_gives_the_same_numbers_without_jit():

@@ -21,8 +21,8 @@ from decide.pomdp._kernels.simulate import (
 
 
 @njit(cache=True)
-def best_action(alpha_t, alpha_action, belief, support, m, values):
-    """Action of the vector maximising alpha·belief over the belief's nonzero entries
+def best_vector(alpha_t, belief, support, m, values):
+    """Index of the vector maximising alpha·belief over the belief's nonzero entries
     ``support[:m]`` (first maximum wins); ``alpha_t`` is (S, K), so the inner loop runs over the
     vectors and vectorises."""
     values[:] = 0.0
@@ -35,19 +35,19 @@ def best_action(alpha_t, alpha_action, belief, support, m, values):
     for k in range(1, values.shape[0]):
         if values[k] > values[best_k]:
             best_k = k
-    return alpha_action[best_k]
+    return best_k
 
 
 @njit(cache=True, parallel=True)
 def protocol_rollouts(
     transitions, emissions, agent, b0, x0, a0, table, alpha_t, alpha_action, u,
-    states, actions, observations, final_states, impossible,
+    states, actions, observations, vectors, final_states, impossible,
 ):  # fmt: skip
     """Roll out every replicate (first axis of ``u``) from state ``x0`` with previous action
     ``a0``; the agent uses ``table`` if ``alpha_t`` (S, K) has no columns, else its belief (from
     ``b0``, updated under ``agent``) and the vectors. ``transitions`` and ``emissions`` are the
     true model's samplers (as in :func:`.simulate.rollout_alpha`). Outputs (N, years) and (N,)
-    are filled in place.
+    are filled in place; ``vectors`` holds the chosen vector's index (-1 under a table).
     """
     n_rep, n_years = u.shape[0], u.shape[1]
     n_states = b0.shape[0]
@@ -66,10 +66,11 @@ def protocol_rollouts(
                 m, possible = update_belief_sparse(belief, support, m, a_prev, o, agent, work)
                 if not possible:
                     impossible[r] += 1
-                a = best_action(alpha_t, alpha_action, belief, support, m, values)
+                k = best_vector(alpha_t, belief, support, m, values)
+                a = alpha_action[k]
             else:
-                a = table[o]
-            states[r, t], actions[r, t], observations[r, t] = s, a, o
+                k, a = -1, table[o]
+            states[r, t], actions[r, t], observations[r, t], vectors[r, t] = s, a, o, k
             s = sample_row(transitions, a * n_states + s, u[r, t, 1])
             a_prev = a
         final_states[r] = s
