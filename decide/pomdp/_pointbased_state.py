@@ -52,9 +52,7 @@ class SearchState:
         self.m = (model.R, model.t_ptr, model.t_idx, model.t_val, model.z_ptr, model.z_obs)
         self.m = (*self.m, model.z_val, self.fib, corner, model.z_stride)
         blind = blind_lower_bound(model)
-        self.alphas, default, n_alpha = _initial_vectors(
-            blind, rules, part, model, 2 * (max_depth + 2)
-        )
+        self.alphas, default, n_alpha = _initial_vectors(blind, rules, part, model, max_depth)
         block_states = np.argsort(part.value, kind="stable")
         block_ptr = np.searchsorted(part.value[block_states], np.arange(part.n_values + 1))
         self.m = (*self.m, (part.value, part.hidden), default, block_ptr, block_states)
@@ -213,10 +211,13 @@ def _rename(children: np.ndarray, old: np.ndarray, new: np.ndarray) -> None:
     children[hit] = new[at[hit]]
 
 
-def estimate_bytes(model: SparseModel, part: ObservedPart, max_depth: int) -> dict[str, int]:
-    """The largest allocations of a solve's start, by what they hold (bytes)."""
+def estimate_bytes(
+    model: SparseModel, part: ObservedPart, max_depth: int, n_rule_vectors: int = 0
+) -> dict[str, int]:
+    """The largest allocations of a solve's start, by what they hold (bytes), with
+    ``n_rule_vectors`` vectors of warm-start rules in the store."""
     S, A, O = model.n_states, model.n_actions, model.n_observations
-    k_cap = max(SearchState.INITIAL_ALPHAS, part.n_values * A + 2 * (max_depth + 2))
+    k_cap = vector_capacity(part.n_values * A + n_rule_vectors, max_depth)
     return {
         "bounds (QMDP, FIB, blind)": 8 * S * A * 5,
         f"alpha vectors ({part.n_hidden:,} entries each, room for {k_cap:,})": 8 * part.n_hidden
@@ -224,6 +225,11 @@ def estimate_bytes(model: SparseModel, part: ObservedPart, max_depth: int) -> di
         f"backup workspace ({O:,} observations x {S:,} states)": 12 * O * S + 40 * S,
         "belief pool": 12 * max(SearchState.INITIAL_POOL, 2 * S),
     }  # fmt: skip
+
+
+def vector_capacity(n_alpha: int, max_depth: int) -> int:
+    """Room in the first vector store: the start's vectors and two trials' backups."""
+    return max(SearchState.INITIAL_ALPHAS, n_alpha + 2 * (max_depth + 2))
 
 
 #: The stamp of vectors never pruned.
@@ -235,7 +241,7 @@ def _initial_vectors(
     rules: Sequence[ReactiveVectors],
     part: ObservedPart,
     model: SparseModel,
-    room: int,
+    max_depth: int,
 ):
     """The vector store started from the blind policies' vectors and the rules', each observed
     value's default vector, and the number of vectors.
@@ -250,7 +256,7 @@ def _initial_vectors(
     A, X = model.n_actions, part.n_values
     n_blind = X * A
     n_alpha = n_blind + sum(rule.action.size for rule in rules)
-    k_cap = max(SearchState.INITIAL_ALPHAS, n_alpha + room)
+    k_cap = vector_capacity(n_alpha, max_depth)
     alphaT = np.zeros((part.n_hidden, k_cap))
     a_act, a_stamp, a_blk, a_id = (np.zeros(k_cap, dtype=np.int64) for _ in range(4))
     a_id[:n_alpha] = np.arange(n_alpha)

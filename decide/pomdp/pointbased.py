@@ -208,7 +208,8 @@ class PointBased:
                 "variables (the rules' vectors are not split by observed value)"
             )
         rules = [reactive_vectors(pomdp, table) for table in warm_start]
-        parts = estimate_bytes(model, part, self.max_depth)
+        n_rule_vectors = sum(rule.action.size for rule in rules)
+        parts = estimate_bytes(model, part, self.max_depth, n_rule_vectors)
         largest = max(parts, key=parts.get)
         require(sum(parts.values()), f"the point-based solver on {pomdp.name} (largest: {largest})")
         state = SearchState(model, pomdp.b0, part, self.max_depth, fib_budget, rules)

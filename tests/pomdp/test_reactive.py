@@ -9,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decide.errors import ModelError, UsageError
+from decide.pomdp._pointbased_model import sparse_model
+from decide.pomdp._pointbased_state import SearchState, estimate_bytes
 from decide.pomdp.model import TabularPOMDP
-from decide.pomdp.pointbased import PointBased
+from decide.pomdp.pointbased import PointBased, solver_part
 from decide.pomdp.reactive import reactive_vectors
 
 
@@ -105,3 +107,17 @@ def test_warm_start_is_checked():
     momdp = _chain().replace(Z=np.eye(3), observed=np.arange(3), b0=np.array([1.0, 0, 0]))
     with pytest.raises(UsageError, match="warm_start"):
         PointBased(max_iterations=1).solve(momdp, warm_start=[np.array([0, 1, 0])])
+
+
+def test_the_memory_estimate_counts_the_rules_vectors():
+    """The store must hold the blind and the rules' vectors plus two trials' backups: with
+    max_depth = 200 that is more than the initial 256 vectors, and the estimate says so."""
+    pomdp = _chain()
+    model, part = sparse_model(pomdp), solver_part(pomdp)
+    rules = [reactive_vectors(pomdp, np.array(t)) for t in ([1, 1, 0], [0, 1, 0])]
+    state = SearchState(model, pomdp.b0, part, 200, {"max_calls": 1}, rules)
+    alpha_t, *_, child = state.alphas
+    estimate = estimate_bytes(model, part, 200, n_rule_vectors=4)
+    entry = next(v for k, v in estimate.items() if k.startswith("alpha vectors"))
+    assert alpha_t.shape[1] == 2 + 4 + 2 * 202
+    assert entry == alpha_t.nbytes + child.nbytes
