@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
-from decide.envs.fisheries._study_sim import common_uniforms, npv, rollouts
-from decide.envs.fisheries.pomdp_builder import build_pomdp
-from decide.envs.fisheries.study import paper_policy_path
+from decide.envs.fisheries.model.pomdp_builder import build_pomdp
+from decide.envs.fisheries.studies.paper.run import paper_policy_path
+from decide.envs.fisheries.studies.simulation import common_uniforms, npv, rollouts
 from decide.pomdp.pointbased import PointBased, compile_kernels
 from decide.pomdp.policyx import read_policyx
 

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from decide.envs.fisheries._batch_report import PUBLISHED_MEDIAN_GAPS, summary
-from decide.envs.fisheries.batch import BatchSettings
-from decide.envs.fisheries.batch_run import ram_tasks, run_batch
+from decide.envs.fisheries.studies.batch.report import PUBLISHED_MEDIAN_GAPS, summary
+from decide.envs.fisheries.studies.batch.run import ram_tasks, run_batch
+from decide.envs.fisheries.studies.batch.stock import BatchSettings
 from decide.parallel import Backend
 
 ROOT = Path(__file__).resolve().parents[1]

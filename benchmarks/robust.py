@@ -41,15 +41,15 @@ from collections.abc import Callable
 import numpy as np
 from scipy.optimize import brentq
 
-from decide.envs.fisheries.constrained_plan import fisheries_cmdp
-from decide.envs.fisheries.proxy_study import OBJECTIVES, run_proxy_study
-from decide.envs.fisheries.robust_fit import (
+from decide.envs.fisheries.data.robust_fit import (
     DEMO_TRUTH,
     demo_series,
     l1_calibrate,
     least_squares_calibrate,
 )
-from decide.envs.fisheries.tracking import SIGMA_SURVEY, growth_rate_errors
+from decide.envs.fisheries.data.tracking import SIGMA_SURVEY, growth_rate_errors
+from decide.envs.fisheries.studies.constrained.plan import fisheries_cmdp
+from decide.envs.fisheries.studies.proxy.run import OBJECTIVES, run_proxy_study
 from decide.parallel import Backend, session
 from decide.results import parameters, standard_error
 from decide.robust.constrained import lagrangian_plan, least_failure_probability, lp_plan
@@ -195,7 +195,7 @@ def paired_gain(values: np.ndarray, base: np.ndarray) -> str:
 
 
 def choose_section(args) -> None:
-    from decide.envs.fisheries.robust_choice import run_robust_choice
+    from decide.envs.fisheries.studies.choice.run import run_robust_choice
 
     sizes = {"seeds": tuple(range(args.seeds))}
     if args.quick:
@@ -321,7 +321,7 @@ CONFIRMATION_SEEDS = range(40, 200)
 
 
 def offline_section(args) -> None:
-    from decide.envs.fisheries.offline_study import run_offline_study
+    from decide.envs.fisheries.studies.offline.run import run_offline_study
 
     seeds = range(1) if args.quick else range(*args.offline_seeds)
     for model in ("logistic", "surplus"):

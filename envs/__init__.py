@@ -22,7 +22,7 @@ _SPECS: dict[str, dict[str, str]] = {
         "entry_point": f"{_FISHERIES}.discrete_env:FisheriesDiscreteEnv",
     },
     "decide/HeatControl-v0": {
-        "entry_point": f"{_PDE}.heat_env:HeatControlEnv",
+        "entry_point": f"{_PDE}.heat.env:HeatControlEnv",
     },
 }
 

@@ -93,7 +93,10 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_import_graph_has_no_cycles():
     modules = package_modules()
-    assert "decide.envs.fisheries.batch" in modules and "decide.pomdp._kernels.bounds" in modules
+    assert (
+        "decide.envs.fisheries.studies.batch.stock" in modules
+        and "decide.pomdp._kernels.bounds" in modules
+    )
     graph = {name: imported(name, file, modules) for name, file in modules.items()}
     assert "decide.pomdp.model" in graph["decide.pomdp.pointbased"]
     assert cycles(graph) == []

@@ -124,10 +124,10 @@ def _add_ram_options(parser: argparse.ArgumentParser) -> None:
 def run_ram(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from decide.envs.fisheries._batch_report import plot_batch, summary
-    from decide.envs.fisheries.batch import BatchSettings
-    from decide.envs.fisheries.batch_run import ram_tasks, run_batch
-    from decide.envs.fisheries.catch_data import default_data_dir
+    from decide.envs.fisheries.data.catch_data import default_data_dir
+    from decide.envs.fisheries.studies.batch.report import plot_batch, summary
+    from decide.envs.fisheries.studies.batch.run import ram_tasks, run_batch
+    from decide.envs.fisheries.studies.batch.stock import BatchSettings
 
     settings = BatchSettings(
         sigma_ms=tuple(args.sigma_m),

@@ -20,7 +20,7 @@ from decide.cli.common import (
 )
 from decide.errors import UsageError
 
-#: envs.fisheries.hindcast.DEFAULT_TRIALS, written out so that --help imports no solver.
+#: envs.fisheries.studies.hindcast.run.DEFAULT_TRIALS, written out so that --help imports no solver.
 DEFAULT_TRIALS = 50
 
 
@@ -117,7 +117,7 @@ def year_table(ds: xr.Dataset) -> str:
 
 
 def means_table(ds: xr.Dataset) -> str:
-    from decide.envs.fisheries.hindcast import closure_years, mean_quotas
+    from decide.envs.fisheries.studies.hindcast.run import closure_years, mean_quotas
 
     years = ds["year"].values
     lines = [f"mean quota {years[0]}–{years[-1]} (t):"]
@@ -131,8 +131,8 @@ def means_table(ds: xr.Dataset) -> str:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from decide.envs.fisheries.catch_data import load_stock
-    from decide.envs.fisheries.hindcast import HindcastOptions, hindcast
+    from decide.envs.fisheries.data.catch_data import load_stock
+    from decide.envs.fisheries.studies.hindcast.run import HindcastOptions, hindcast
 
     if args.plot is not None:
         _check_plot_format(args.plot)

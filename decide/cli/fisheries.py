@@ -150,8 +150,8 @@ def summary_table(ds: xr.Dataset) -> str:
 
 
 def run_study_command(args: argparse.Namespace) -> int:
-    from decide.envs.fisheries._study_plot import plot_study
-    from decide.envs.fisheries.study import run_study
+    from decide.envs.fisheries.studies.paper.plot import plot_study
+    from decide.envs.fisheries.studies.paper.run import run_study
 
     backend = backend_from(args)
     with contextlib.ExitStack() as stack:

@@ -164,7 +164,7 @@ def _add_choose(sub: argparse._SubParsersAction) -> None:
 
 
 def run_choose(args: argparse.Namespace) -> int:
-    from decide.envs.fisheries.robust_choice import KINDS, run_robust_choice
+    from decide.envs.fisheries.studies.choice.run import KINDS, run_robust_choice
     from decide.results import standard_error
 
     ds = run_robust_choice(
@@ -198,7 +198,7 @@ def run_choose(args: argparse.Namespace) -> int:
           f"± is one standard error over {n} seeds")  # fmt: skip
     write_dataset(ds, args.out)
     if args.plot is not None:
-        from decide.envs.fisheries._choice_plot import plot_choice
+        from decide.envs.fisheries.studies.choice.plot import plot_choice
 
         plot_choice(ds, args.plot)
         print(f"wrote {args.plot}")
@@ -208,8 +208,8 @@ def run_choose(args: argparse.Namespace) -> int:
 def run_proxy(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from decide.envs.fisheries._proxy_plot import plot_proxy_study
-    from decide.envs.fisheries.proxy_study import run_proxy_study
+    from decide.envs.fisheries.studies.proxy.plot import plot_proxy_study
+    from decide.envs.fisheries.studies.proxy.run import run_proxy_study
     from decide.results import standard_error
     from decide.robust.curves import fit_curve
 
@@ -239,7 +239,7 @@ def run_proxy(args: argparse.Namespace) -> int:
 
 
 def run_plan(args: argparse.Namespace) -> int:
-    from decide.envs.fisheries.constrained_plan import plan_quotas, plot_quotas
+    from decide.envs.fisheries.studies.constrained.plan import plan_quotas, plot_quotas
 
     ds = plan_quotas(
         args.delta,

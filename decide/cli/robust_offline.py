@@ -59,7 +59,7 @@ def add_offline(sub: argparse._SubParsersAction) -> None:
 
 
 def run_offline(args: argparse.Namespace) -> int:
-    from decide.envs.fisheries.offline_study import run_offline_study, summary
+    from decide.envs.fisheries.studies.offline.run import run_offline_study, summary
     from decide.results import standard_error
 
     ds = run_offline_study(
@@ -82,7 +82,7 @@ def run_offline(args: argparse.Namespace) -> int:
         print(f"{other:<20}{diff.mean():>+10.3f} ± {se:.3f}{int((diff > 0).sum()):>12}/{diff.size}")
     write_dataset(ds, args.out)
     if args.plot is not None:
-        from decide.envs.fisheries._offline_plot import plot_offline
+        from decide.envs.fisheries.studies.offline.plot import plot_offline
 
         plot_offline(ds, args.plot)
         print(f"wrote {args.plot}")

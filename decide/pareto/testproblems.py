@@ -163,7 +163,7 @@ def heat_factory(cost: str) -> Callable[..., Problem]:
     """A factory importing the PDE problem only when called (it needs the FEM stack)."""
 
     def make(dim: int | None = None) -> Problem:
-        from decide.envs.pde.heat_tradeoff import HeatTradeoff
+        from decide.envs.pde.heat.tradeoff import HeatTradeoff
 
         return HeatTradeoff(cost=cost) if dim is None else HeatTradeoff(cost=cost, dim=dim)
 

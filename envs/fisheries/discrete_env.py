@@ -8,7 +8,8 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from decide.envs.fisheries.dynamics import (
+from decide.envs.fisheries.fisheries_env import _check_render_mode
+from decide.envs.fisheries.model.dynamics import (
     initial_index,
     initial_stock,
     nearest_index,
@@ -17,8 +18,7 @@ from decide.envs.fisheries.dynamics import (
     survey_grid,
     survey_stock,
 )
-from decide.envs.fisheries.fisheries_env import _check_render_mode
-from decide.envs.fisheries.params import FisheriesParams, make_params
+from decide.envs.fisheries.model.params import FisheriesParams, make_params
 from decide.errors import ModelError, UsageError
 
 Simulation = Literal["grid", "continuous"]
@@ -36,8 +36,8 @@ class FisheriesDiscreteEnv(gym.Env[np.int64, np.int64]):
     With ``simulation="grid"`` (default) the env *is* the paper's discretised POMDP: the state is
     a grid index, and each year the next state and the observation are drawn from exactly the
     rows the paper's code puts in its transition and observation matrices
-    (:func:`decide.envs.fisheries.dynamics.grid_probabilities`: normal density at the grid points,
-    mass below 0 on the first point, the tail above the top on the last point, extinction
+    (:func:`decide.envs.fisheries.model.dynamics.grid_probabilities`: normal density at the grid
+    points, mass below 0 on the first point, the tail above the top on the last point, extinction
     absorbing). This is what the paper simulated (R ``sarsop::sim_pomdp`` on those matrices), so
     values of policies in this env are comparable with its published NPVs (CE at σm = 0.1:
     2.41), and a policy solved on the discretised POMDP, whose ``T[a, s, s2]`` and
@@ -88,7 +88,7 @@ class FisheriesDiscreteEnv(gym.Env[np.int64, np.int64]):
     ```
 
     ``simulation`` ("grid" or "continuous") and the fields of
-    :class:`decide.envs.fisheries.params.FisheriesParams` (``grid_size`` and ``x_max`` set the
+    :class:`decide.envs.fisheries.model.params.FisheriesParams` (``grid_size`` and ``x_max`` set the
     grid); the quota grid is the state grid, so ``h_max`` must be left unset.
 
     ## Version History

@@ -11,8 +11,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from decide.envs._shared import clipped_action
-from decide.envs.fisheries.dynamics import initial_stock, step_stock, survey_stock
-from decide.envs.fisheries.params import FisheriesParams, make_params
+from decide.envs.fisheries.model.dynamics import initial_stock, step_stock, survey_stock
+from decide.envs.fisheries.model.params import FisheriesParams, make_params
 from decide.errors import UsageError
 
 
@@ -35,7 +35,7 @@ class FisheriesEnv(gym.Env[np.ndarray, np.ndarray]):
 
     ``order="recruit_first"`` uses :math:`\mathbb E[x'] = g(x) - \min(x, h)` instead (their
     historical study); ``noise="lognormal"`` uses :math:`x' = f \exp(\sigma_g \varepsilon -
-    \sigma_g^2/2)`; any growth model of :mod:`decide.envs.fisheries.growth` can replace the
+    \sigma_g^2/2)`; any growth model of :mod:`decide.envs.fisheries.model.growth` can replace the
     logistic.
 
     ## Action Space
@@ -82,7 +82,7 @@ class FisheriesEnv(gym.Env[np.ndarray, np.ndarray]):
     env = gym.make("decide/Fisheries-v0", sigma_g=0.15, sigma_m=0.1)
     ```
 
-    Keyword arguments are the fields of :class:`decide.envs.fisheries.params.FisheriesParams`
+    Keyword arguments are the fields of :class:`decide.envs.fisheries.model.params.FisheriesParams`
     (``model``, ``sigma_g``, ``sigma_m``, ``noise``, ``order``, ``x0``, ``initial``, ``horizon``,
     ``discount``, ``h_max``, ``x_max``), or a whole ``params=FisheriesParams(...)`` plus overrides.
     An invalid value raises :class:`decide.errors.ModelError` naming the field; an unknown name

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from decide.envs.fisheries.catch_data import (
+from decide.envs.fisheries.data.catch_data import (
     DATA_DIR_ENV,
     MIN_YEARS,
     catch_files,

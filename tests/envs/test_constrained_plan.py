@@ -7,7 +7,7 @@ import pytest
 
 from decide import results
 from decide.cli import main
-from decide.envs.fisheries.constrained_plan import fisheries_cmdp, plan_quotas
+from decide.envs.fisheries.studies.constrained.plan import fisheries_cmdp, plan_quotas
 from decide.robust.constrained import evaluate, least_failure_probability
 
 

@@ -17,9 +17,20 @@ import pytest
 import xarray as xr
 
 from decide import results
-from decide.envs.fisheries import batch, batch_run
-from decide.envs.fisheries._study_sim import common_uniforms, rollouts
-from decide.envs.fisheries.batch import (
+from decide.envs.fisheries.model.growth import Logistic
+from decide.envs.fisheries.model.pomdp_builder import make_grids
+from decide.envs.fisheries.model.reference import reference_rules
+from decide.envs.fisheries.studies.batch import run as batch_run
+from decide.envs.fisheries.studies.batch import stock
+from decide.envs.fisheries.studies.batch.run import (
+    RAM_FILE,
+    PartialStore,
+    ram_tasks,
+    read_published_fits,
+    run_batch,
+)
+from decide.envs.fisheries.studies.batch.stock import (
+    ORDER,
     BatchSettings,
     fit_stock,
     pomdp_minus_best_rule,
@@ -27,10 +38,7 @@ from decide.envs.fisheries.batch import (
     solve_stock,
     stock_pomdp,
 )
-from decide.envs.fisheries.batch_run import PartialStore, ram_tasks, read_published_fits, run_batch
-from decide.envs.fisheries.growth import Logistic
-from decide.envs.fisheries.pomdp_builder import make_grids
-from decide.envs.fisheries.reference import reference_rules
+from decide.envs.fisheries.studies.simulation import common_uniforms, rollouts
 from decide.errors import FormatError, UsageError
 from decide.pomdp.belief import update_belief
 from decide.pomdp.pointbased import PointBased
@@ -63,7 +71,7 @@ def test_settings_name_the_bad_field():
 
 def test_every_stock_is_a_task_or_left_out_with_its_reason(ram_dir):
     tasks, skipped = ram_tasks(ram_dir, BatchSettings())
-    with open(ram_dir / batch_run.RAM_FILE, newline="") as handle:
+    with open(ram_dir / RAM_FILE, newline="") as handle:
         indices = {int(row["stock_index"]) for row in csv.DictReader(handle)}
     assert len(indices) == 211
     assert {t.index for t in tasks.values()} | {int(s) for s in skipped} == indices
@@ -73,7 +81,7 @@ def test_every_stock_is_a_task_or_left_out_with_its_reason(ram_dir):
 
 
 def test_stocks_are_selected_by_index_or_common_name(ram_dir):
-    with open(ram_dir / batch_run.RAM_FILE, newline="") as handle:
+    with open(ram_dir / RAM_FILE, newline="") as handle:
         rows = list(csv.DictReader(handle))
     albacore = {
         int(r["stock_index"]) for r in rows if r["commonname"].casefold() == "albacore tuna"
@@ -173,8 +181,6 @@ def test_a_stock_gives_the_same_numbers_alone_or_in_a_batch(fast_tasks, tmp_path
 
 def test_the_ce_rule_uses_the_closed_form_escapement_target(fast_tasks, monkeypatch):
     """For logistic growth after harvest, g'(S*) = 1/γ gives S* = K (1 + r − 1/γ) / (2r)."""
-    from decide.envs.fisheries import batch
-
     task = fast_tasks["stock-001"]
     fitted = fit_stock(task)
     r, K, gamma = fitted["r"], fitted["K"], FAST.discount
@@ -186,8 +192,8 @@ def test_the_ce_rule_uses_the_closed_form_escapement_target(fast_tasks, monkeypa
             tables.append(policy)
         return rollouts(pomdp, policy, u, start)
 
-    rollouts = batch.rollouts
-    monkeypatch.setattr(batch, "rollouts", spy)
+    rollouts = stock.rollouts
+    monkeypatch.setattr(stock, "rollouts", spy)
     solve_stock(task)
     grids = make_grids(Logistic(r, K), FAST.n_grid, upper=FAST.upper)
     ce = grids.snap_action(np.maximum(grids.observations - s_star, 0))
@@ -389,7 +395,7 @@ def test_the_policy_is_worth_each_rule_after_any_first_survey(fast_tasks, monkey
     model = Logistic(r=fitted["r"], K=fitted["K"])
     pomdp = stock_pomdp(model, min(fitted["sigma_g"], FAST.sigma_g_cap), 0.1, FAST)
     grids = make_grids(model, FAST.n_grid, upper=FAST.upper)
-    rules = reference_rules(model, FAST.discount, batch.ORDER, FAST.upper).values()
+    rules = reference_rules(model, FAST.discount, ORDER, FAST.upper).values()
     tables = [rule.action_table(grids) for rule in rules]
     solver = PointBased(max_iterations=1, time_limit=600)
     warm, cold = solver.solve(pomdp, warm_start=tables).policy, solver.solve(pomdp).policy

@@ -15,15 +15,15 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import decide.envs
-from decide.envs.fisheries.dynamics import (
+from decide.envs.fisheries.fisheries_env import FisheriesEnv, FisheriesVectorEnv
+from decide.envs.fisheries.model.dynamics import (
     grid_probabilities,
     nearest_index,
     sample_index,
     step_grid,
     survey_grid,
 )
-from decide.envs.fisheries.fisheries_env import FisheriesEnv, FisheriesVectorEnv
-from decide.envs.fisheries.growth import Ricker
+from decide.envs.fisheries.model.growth import Ricker
 from decide.errors import ModelError, UsageError
 
 CONTINUOUS = "decide/Fisheries-v0"

@@ -13,9 +13,13 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from decide.envs.fisheries.growth import Logistic, Ricker
-from decide.envs.fisheries.pomdp_builder import build_historical_pomdp, build_pomdp, make_grids
-from decide.envs.fisheries.reference import (
+from decide.envs.fisheries.model.growth import Logistic, Ricker
+from decide.envs.fisheries.model.pomdp_builder import (
+    build_historical_pomdp,
+    build_pomdp,
+    make_grids,
+)
+from decide.envs.fisheries.model.reference import (
     BeliefPolicy,
     ConstantEscapement,
     HarvestRate,

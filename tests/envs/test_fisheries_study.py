@@ -17,10 +17,10 @@ import pytest
 
 from decide import results
 from decide.cli import main
-from decide.envs.fisheries._study_sim import common_uniforms, npv, rollouts, value_with_tail
-from decide.envs.fisheries.pomdp_builder import build_pomdp, make_grids
-from decide.envs.fisheries.reference import BeliefPolicy, reference_rules
-from decide.envs.fisheries.study import PAPER_NPV, paper_policy_path, run_study
+from decide.envs.fisheries.model.pomdp_builder import build_pomdp, make_grids
+from decide.envs.fisheries.model.reference import BeliefPolicy, reference_rules
+from decide.envs.fisheries.studies.paper.run import PAPER_NPV, paper_policy_path, run_study
+from decide.envs.fisheries.studies.simulation import common_uniforms, npv, rollouts, value_with_tail
 from decide.errors import FormatError, UsageError
 from decide.pomdp.pointbased import PointBased
 from decide.pomdp.policy import AlphaVectorPolicy
@@ -166,8 +166,8 @@ def test_a_short_rollout_with_its_exact_tail_estimates_the_infinite_horizon(kind
 def test_kernel_gives_the_same_numbers_without_jit():
     code = (
         "import json, numpy as np\n"
-        "from decide.envs.fisheries._study_sim import common_uniforms, rollouts\n"
-        "from decide.envs.fisheries.pomdp_builder import build_pomdp\n"
+        "from decide.envs.fisheries.studies.simulation import common_uniforms, rollouts\n"
+        "from decide.envs.fisheries.model.pomdp_builder import build_pomdp\n"
         "from decide.pomdp.policy import AlphaVectorPolicy\n"
         "p = build_pomdp(sigma_g=0.15, sigma_m=0.1, n_states=20)\n"
         "pol = AlphaVectorPolicy(np.random.default_rng(0).random((5, 20)), [0, 3, 7, 11, 19])\n"

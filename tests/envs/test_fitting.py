@@ -7,8 +7,8 @@ import csv
 import numpy as np
 import pytest
 
-from decide.envs.fisheries.catch_data import load_stock
-from decide.envs.fisheries.fitting import NAMES, fit, log_likelihood, maximum_likelihood
+from decide.envs.fisheries.data.catch_data import load_stock
+from decide.envs.fisheries.data.fitting import NAMES, fit, log_likelihood, maximum_likelihood
 from decide.errors import ModelError, UsageError
 
 PAPER = "fisheries/paper_stocks_ram_v3_ARGHAKENARG_PLAICNS.csv"

@@ -10,9 +10,10 @@ import pytest
 from decide import results
 from decide.cli import evaluate as evaluate_cli
 from decide.cli import main
-from decide.envs.fisheries.catch_data import DATA_DIR_ENV, load_stock
-from decide.envs.fisheries.growth import Logistic
-from decide.envs.fisheries.hindcast import (
+from decide.envs.fisheries.data.catch_data import DATA_DIR_ENV, load_stock
+from decide.envs.fisheries.model.growth import Logistic
+from decide.envs.fisheries.model.pomdp_builder import make_grids
+from decide.envs.fisheries.studies.hindcast.run import (
     HindcastOptions,
     closure_years,
     hindcast,
@@ -20,7 +21,6 @@ from decide.envs.fisheries.hindcast import (
     mean_quotas,
     reference_actions,
 )
-from decide.envs.fisheries.pomdp_builder import make_grids
 from decide.errors import UsageError
 
 PAPER = "fisheries/paper_stocks_ram_v3_ARGHAKENARG_PLAICNS.csv"

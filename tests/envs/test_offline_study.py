@@ -32,8 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from decide.envs.fisheries.fitting import log_likelihood
-from decide.envs.fisheries.offline_study import run_offline_study, simulate_history, summary
+from decide.envs.fisheries.data.fitting import log_likelihood
+from decide.envs.fisheries.studies.offline.run import run_offline_study, simulate_history, summary
 from decide.errors import UsageError
 from decide.results import parameters, read, validate
 

@@ -2,7 +2,7 @@
 
 Independent checks: closed-form values of trivial rules, a scalar hand-rolled simulation with the
 same noise, exact least squares on noiseless data and a grid search on the prior box, the
-likelihood of :mod:`decide.envs.fisheries.fitting`, the ensemble mean in NPV units equal to the
+likelihood of :mod:`decide.envs.fisheries.data.fitting`, the ensemble mean in NPV units equal to the
 mean NPV when the scales agree, and the best-of-n KL formula.
 
 The acceptance runs (criteria in docs/robust.md) use reduced sizes, ``ACCEPTANCE``: 256 candidates
@@ -31,11 +31,11 @@ import math
 import numpy as np
 import pytest
 
-from decide.envs.fisheries._proxy_plot import plot_proxy_study
-from decide.envs.fisheries.fitting import log_likelihood, maximum_likelihood
-from decide.envs.fisheries.proxy_records import fit_transitions, simulate_records
-from decide.envs.fisheries.proxy_study import ProxySettings, run_proxy_study
-from decide.envs.fisheries.proxy_value import OBJECTIVES, proxy_objectives, rule_npv
+from decide.envs.fisheries.data.fitting import log_likelihood, maximum_likelihood
+from decide.envs.fisheries.studies.proxy.plot import plot_proxy_study
+from decide.envs.fisheries.studies.proxy.records import fit_transitions, simulate_records
+from decide.envs.fisheries.studies.proxy.run import ProxySettings, run_proxy_study
+from decide.envs.fisheries.studies.proxy.value import OBJECTIVES, proxy_objectives, rule_npv
 from decide.errors import ModelError, UsageError
 from decide.results import read, write
 

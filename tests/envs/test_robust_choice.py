@@ -1,6 +1,6 @@
 """The ensemble-robust choice among POMDP-pipeline policies, and rollouts with a wrong belief model.
 
-Independent checks: the belief of :class:`~decide.envs.fisheries.reference.BeliefPolicy` (a
+Independent checks: the belief of :class:`~decide.envs.fisheries.model.reference.BeliefPolicy` (a
 separate Bayes update) replayed on the simulated surveys; the exact expected NPV of an
 action-table policy from the linear system of its Markov chain on (state, previous action); the
 choice recomputed from the stored scores with :func:`decide.robust.ensemble.ensemble_objective`;
@@ -18,22 +18,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decide.cli import build_parser, main
-from decide.envs.fisheries._choice_candidates import (
+from decide.envs.fisheries.model.growth import Logistic
+from decide.envs.fisheries.model.pomdp_builder import build_pomdp
+from decide.envs.fisheries.model.reference import BeliefPolicy
+from decide.envs.fisheries.studies.choice.candidates import (
     PipelineSpec,
     build_candidates,
     candidate_values,
     model_pomdp,
 )
-from decide.envs.fisheries._study_sim import common_uniforms, rollouts
-from decide.envs.fisheries.growth import Logistic
-from decide.envs.fisheries.pomdp_builder import build_pomdp
-from decide.envs.fisheries.reference import BeliefPolicy
-from decide.envs.fisheries.robust_choice import (
+from decide.envs.fisheries.studies.choice.run import (
     OBJECTIVES,
     ChoiceSettings,
     run_robust_choice,
     run_seed,
 )
+from decide.envs.fisheries.studies.simulation import common_uniforms, rollouts
 from decide.errors import ModelError, UsageError
 from decide.pomdp.pointbased import PointBased
 from decide.results import read, write

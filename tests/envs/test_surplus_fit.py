@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from decide.envs.fisheries.offline_history import fitted_mdp, simulate_history
-from decide.envs.fisheries.surplus_fit import (
+from decide.envs.fisheries.data.surplus_fit import (
     KNOTS,
     PENALTIES,
     PiecewiseSurplus,
@@ -23,6 +22,7 @@ from decide.envs.fisheries.surplus_fit import (
     recorded_surplus,
     surplus_mdp,
 )
+from decide.envs.fisheries.studies.offline.history import fitted_mdp, simulate_history
 from decide.errors import ModelError, UsageError
 
 knot_values = st.lists(st.floats(-1.0, 1.0), min_size=10, max_size=10)

@@ -116,6 +116,6 @@ def test_modules_import_without_pymoo_or_the_pde_problem():
     code = (
         "import sys; sys.modules['pymoo'] = None\n"
         "import decide.pareto.pymoo_adapter, decide.pareto.testproblems\n"
-        "assert 'decide.envs.pde.heat_tradeoff' not in sys.modules\n"
+        "assert 'decide.envs.pde.heat.tradeoff' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

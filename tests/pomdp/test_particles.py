@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from decide.envs.fisheries.tracking import SIGMA_SURVEY, growth_rate_rmse
+from decide.envs.fisheries.data.tracking import SIGMA_SURVEY, growth_rate_rmse
 from decide.errors import ImpossibleObservation, ModelError, UsageError
 from decide.pomdp.particles import (
     ParticleFilter,

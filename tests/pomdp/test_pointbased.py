@@ -283,8 +283,8 @@ def test_on_interrupt_raise_lets_ctrl_c_through(warm, shared_file):
 def test_a_trial_budget_makes_the_search_independent_of_timing(monkeypatch):
     """Under max_iterations the chunks, the trial-ratio choice, pruning and FIB do not look at
     the clock: kernel calls slowed at random give the very same policy and bounds."""
-    from decide.envs.fisheries.growth import Logistic
-    from decide.envs.fisheries.pomdp_builder import build_pomdp
+    from decide.envs.fisheries.model.growth import Logistic
+    from decide.envs.fisheries.model.pomdp_builder import build_pomdp
 
     pomdp = build_pomdp(Logistic(0.6, 0.9), 0.1, 0.1, 21, discount=0.99)
     solver = PointBased(time_limit=600, max_iterations=400)

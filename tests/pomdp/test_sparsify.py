@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from decide.envs.fisheries.growth import Logistic
-from decide.envs.fisheries.pomdp_builder import (
+from decide.envs.fisheries.model.growth import Logistic
+from decide.envs.fisheries.model.pomdp_builder import (
     build_historical_pomdp,
     build_pomdp,
     build_pomdp_report,

@@ -172,8 +172,8 @@ def test_lagrangian_matches_lp_on_random_cmdps(seed):
 
 @pytest.fixture(scope="module")
 def fisheries():
-    from decide.envs.fisheries.growth import Logistic
-    from decide.envs.fisheries.pomdp_builder import build_pomdp, make_grids
+    from decide.envs.fisheries.model.growth import Logistic
+    from decide.envs.fisheries.model.pomdp_builder import build_pomdp, make_grids
 
     model = Logistic(0.75, 1.0)
     T = build_pomdp(model, sigma_g=0.15, sigma_m=0.0, n_states=50).dense_transitions()

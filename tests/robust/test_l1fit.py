@@ -13,14 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from decide.envs.fisheries.growth import Logistic, expected_next
-from decide.envs.fisheries.robust_fit import (
+from decide.envs.fisheries.data.robust_fit import (
     DEMO_TRUTH,
     demo_series,
     l1_calibrate,
     least_squares_calibrate,
     simulate,
 )
+from decide.envs.fisheries.model.growth import Logistic, expected_next
 from decide.errors import ModelError, UsageError
 from decide.robust.l1fit import L1Fit, l1_fit, step_sizes
 

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from decide.envs.pde.backends import Backend, get_backend
+from decide.envs.pde.fem import Backend, get_backend
 
 
 @pytest.fixture(scope="session")

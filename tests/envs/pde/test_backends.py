@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.linalg import spsolve
 
-from decide.envs.pde.backends import Backend, MeshSpec, Operators, Patch, Segment, mesh_arrays
-from decide.envs.pde.conditions import apply_dirichlet, robin_terms
-from decide.envs.pde.geometry import sensor_matrix
+from decide.envs.pde.fem import Backend, MeshSpec, Operators, Patch, Segment, mesh_arrays
+from decide.envs.pde.fem.conditions import apply_dirichlet, robin_terms
+from decide.envs.pde.fem.geometry import sensor_matrix
 
 INTERVAL = MeshSpec(cells=(10,), extent=((0.0, 2.0),))
 RECTANGLE = MeshSpec(cells=(8, 6), extent=((0.0, 2.0), (-1.0, 0.5)))  # h = 0.25 both ways

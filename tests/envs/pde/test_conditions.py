@@ -11,8 +11,8 @@ import pytest
 import scipy.sparse as sp
 from scipy.sparse.linalg import spsolve
 
-from decide.envs.pde.backends import Backend, MeshSpec
-from decide.envs.pde.conditions import apply_dirichlet, neumann_load, robin_terms
+from decide.envs.pde.fem import Backend, MeshSpec
+from decide.envs.pde.fem.conditions import apply_dirichlet, neumann_load, robin_terms
 
 LINE = MeshSpec(cells=(12,), extent=((0.0, 1.0),))
 

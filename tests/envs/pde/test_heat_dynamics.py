@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from decide.envs.pde.backends import MeshSpec, Patch, Segment, mesh_arrays
-from decide.envs.pde.conditions import apply_dirichlet
-from decide.envs.pde.heat_dynamics import step_matrix, step_rhs
-from decide.envs.pde.heat_env import HeatControlEnv
+from decide.envs.pde.fem import MeshSpec, Patch, Segment, mesh_arrays
+from decide.envs.pde.fem.conditions import apply_dirichlet
+from decide.envs.pde.heat.dynamics import step_matrix, step_rhs
+from decide.envs.pde.heat.env import HeatControlEnv
 
 SCHEMES = ("backward_euler", "crank_nicolson")
 

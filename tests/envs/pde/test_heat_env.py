@@ -11,10 +11,10 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import decide.envs
-from decide.envs.pde.backends import MeshSpec, Patch, Segment
-from decide.envs.pde.heat_dynamics import oscillating_kappa
-from decide.envs.pde.heat_env import HeatControlEnv
-from decide.envs.pde.heat_params import HeatParams
+from decide.envs.pde.fem import MeshSpec, Patch, Segment
+from decide.envs.pde.heat.dynamics import oscillating_kappa
+from decide.envs.pde.heat.env import HeatControlEnv
+from decide.envs.pde.heat.params import HeatParams
 from decide.errors import ModelError, UsageError
 
 ENV_ID = "decide/HeatControl-v0"

@@ -19,9 +19,9 @@ from hypothesis.extra.numpy import arrays
 from scipy.optimize import lsq_linear
 
 import decide.envs  # noqa: F401 - registers decide/HeatControl-v0
-from decide.envs.pde.backends import MeshSpec, Patch
-from decide.envs.pde.heat_dynamics import fix_dirichlet, theta_step, tracking_error
-from decide.envs.pde.heat_tradeoff import HeatTradeoff
+from decide.envs.pde.fem import MeshSpec, Patch
+from decide.envs.pde.heat.dynamics import fix_dirichlet, theta_step, tracking_error
+from decide.envs.pde.heat.tradeoff import HeatTradeoff
 from decide.errors import ModelError
 from decide.pareto.problem import Evaluator
 

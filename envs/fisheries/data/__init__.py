@@ -1,0 +1,1 @@
+"""Catch series and the models fitted to them."""

@@ -1,0 +1,1 @@
+"""The fisheries problem: growth, parameters, dynamics, the POMDP on grids, reference rules."""

@@ -1,0 +1,1 @@
+"""The fisheries studies, one folder each, and the simulation protocol they share."""

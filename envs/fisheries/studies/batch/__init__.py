@@ -1,0 +1,1 @@
+"""The RAM Legacy batch: one POMDP per stock and noise level."""

@@ -1,0 +1,1 @@
+"""An ensemble-robust choice among POMDP-pipeline policies."""

@@ -1,0 +1,1 @@
+"""Quotas that keep the risk of collapse bounded."""

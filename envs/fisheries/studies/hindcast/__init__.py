@@ -1,0 +1,1 @@
+"""What each policy would have recommended in a stock's observed years."""

@@ -1,0 +1,1 @@
+"""Offline improvement of a historical harvest policy."""

@@ -1,0 +1,1 @@
+"""The simulation study of Memarzadeh & Boettiger (2019)."""

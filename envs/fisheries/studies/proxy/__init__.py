@@ -1,0 +1,1 @@
+"""Gold against proxy: harvest rules chosen with fitted models."""

@@ -1,0 +1,1 @@
+"""The heat-control problem: parameters, dynamics, the env, its solves and trade-off."""
