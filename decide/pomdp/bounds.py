@@ -28,7 +28,7 @@ from scipy import sparse
 
 from decide.errors import ModelError
 from decide.pomdp._kernels import bounds as kernels
-from decide.pomdp._pointbased_model import SparseModel, sparse_model
+from decide.pomdp.kernel_arrays import SparseModel, sparse_model
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.policy import AlphaVectorPolicy
 

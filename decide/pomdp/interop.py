@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from decide.errors import ModelError, UsageError
-from decide.pomdp._pointbased_model import sampler
+from decide.pomdp.kernel_arrays import sampler
 from decide.pomdp.model import ROW_SUM_TOLERANCE, TabularPOMDP
 
 try:

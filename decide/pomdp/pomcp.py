@@ -22,8 +22,8 @@ import numpy as np
 
 from decide.errors import ImpossibleObservation, UsageError
 from decide.pomdp._kernels import pomcp as kernels
-from decide.pomdp._pointbased_model import sampler
 from decide.pomdp.belief import likelihood, predict
+from decide.pomdp.kernel_arrays import sampler
 from decide.pomdp.model import TabularPOMDP
 
 #: Rejection-sampling attempts per missing particle before falling back to the exact belief.

@@ -15,8 +15,8 @@ import xarray as xr
 
 from decide.errors import ImpossibleObservation, ModelError, UsageError
 from decide.pomdp._kernels.simulate import rollout_alpha
-from decide.pomdp._pointbased_model import belief_model, emission_sampler, sampler
 from decide.pomdp.belief import _index, predict, update_belief
+from decide.pomdp.kernel_arrays import belief_model, emission_sampler, sampler
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.policy import AlphaVectorPolicy
 from decide.results import make_attrs

@@ -374,7 +374,7 @@ def test_cli_help_and_bad_input(capsys, tmp_path):
 def test_ctrl_c_during_a_solve_leaves_the_stock_unfinished(fast_tasks, tmp_path, monkeypatch):
     """The solver takes Ctrl-C as "stop and keep the best policy"; in a batch that would store a
     cut-short solve as finished and carry on, so the stock must be abandoned instead."""
-    from decide.pomdp import pointbased
+    from decide.pomdp.pointbased import solver as pointbased
 
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt

@@ -215,7 +215,7 @@ def test_when_every_bootstrap_model_is_gold_every_ensemble_picks_a_best_gold_can
 
 def test_ctrl_c_in_a_solve_leaves_no_cut_short_candidate(monkeypatch):
     """A solver keeps its best policy on Ctrl-C; a candidate built from it would look finished."""
-    from decide.pomdp import pointbased
+    from decide.pomdp.pointbased import solver as pointbased
 
     def ctrl_c(*args, **kwargs):
         raise KeyboardInterrupt

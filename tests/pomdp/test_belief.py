@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from decide.errors import ImpossibleObservation, ModelError
 from decide.pomdp._kernels.simulate import belief_workspace, update_belief_sparse
-from decide.pomdp._pointbased_model import belief_model
 from decide.pomdp.belief import observation_probability, update_belief, update_beliefs
+from decide.pomdp.kernel_arrays import belief_model
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.problems import rock_sample, tiger
 

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from decide.errors import ModelError
 from decide.pomdp import bounds
-from decide.pomdp._pointbased_model import sparse_model
 from decide.pomdp.bounds import (
     blind_lower_bound,
     bound_values,
@@ -21,6 +20,7 @@ from decide.pomdp.bounds import (
     upper_bound_value,
 )
 from decide.pomdp.cassandra import read_pomdp
+from decide.pomdp.kernel_arrays import sparse_model
 from decide.pomdp.model import TabularPOMDP
 
 # file: (QMDP at b0, FIB at b0, blind LB at b0), as printed by SARSOP

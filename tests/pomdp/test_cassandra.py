@@ -9,8 +9,8 @@ from hypothesis.extra import numpy as hnp
 
 from decide import _atomic
 from decide.errors import FormatError, ModelError
-from decide.pomdp._cassandra_lex import RESERVED
 from decide.pomdp.cassandra import format_pomdp, parse_pomdp, read_pomdp, write_pomdp
+from decide.pomdp.cassandra.lex import RESERVED
 from decide.pomdp.model import TabularPOMDP
 
 # |S|, |A|, |O| from the reference table in shared/reference/pomdp.md

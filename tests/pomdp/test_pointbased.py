@@ -17,14 +17,14 @@ from hypothesis import strategies as st
 
 from decide import results
 from decide.errors import UsageError
-from decide.pomdp import pointbased
 from decide.pomdp._kernels.pb_backup import expand, lb_children, workspace
 from decide.pomdp._kernels.pointbased import run_trials, upper_at
-from decide.pomdp._pointbased_model import sparse_model
-from decide.pomdp._pointbased_state import SearchState
 from decide.pomdp.cassandra import read_pomdp
+from decide.pomdp.kernel_arrays import sparse_model
 from decide.pomdp.model import ObservedPart, TabularPOMDP
 from decide.pomdp.pointbased import PointBased, PointBasedResult
+from decide.pomdp.pointbased import solver as pointbased
+from decide.pomdp.pointbased.state import SearchState
 
 #: A trial budget no test here reaches: they stop at the 1e-3 gap, whatever the machine's speed.
 BUDGET = PointBased(time_limit=math.inf, max_iterations=20_000)
@@ -218,7 +218,7 @@ PURE_PYTHON_RUN = textwrap.dedent(
     import numpy as np
     from decide.pomdp.model import TabularPOMDP
     from decide.pomdp.pointbased import PointBased
-    from decide.pomdp._pointbased_state import SearchState
+    from decide.pomdp.pointbased.state import SearchState
 
     SearchState.INITIAL_NODES = SearchState.INITIAL_POOL = SearchState.INITIAL_ALPHAS = 1
     rng = np.random.default_rng(3)

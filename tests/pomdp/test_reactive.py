@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decide.errors import ModelError, UsageError
-from decide.pomdp._pointbased_model import sparse_model
-from decide.pomdp._pointbased_state import SearchState, estimate_bytes
+from decide.pomdp.kernel_arrays import sparse_model
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.pointbased import PointBased, solver_part
+from decide.pomdp.pointbased.state import SearchState, estimate_bytes
 from decide.pomdp.reactive import reactive_vectors
 
 

@@ -6,7 +6,7 @@ import pytest
 from decide import results
 from decide.errors import ModelError, UsageError
 from decide.pomdp._kernels.simulate import rollout_alpha
-from decide.pomdp._pointbased_model import belief_model, emission_sampler, sampler
+from decide.pomdp.kernel_arrays import belief_model, emission_sampler, sampler
 from decide.pomdp.policy import AlphaVectorPolicy
 from decide.pomdp.policyx import load_policy
 from decide.pomdp.problems import rock_sample, tiger

@@ -18,7 +18,7 @@ import numpy as np
 
 from decide.errors import ModelError
 from decide.pomdp._kernels.observe_then_act import protocol_rollouts
-from decide.pomdp._pointbased_model import belief_model, emission_sampler, sampler
+from decide.pomdp.kernel_arrays import belief_model, emission_sampler, sampler
 from decide.pomdp.model import TabularPOMDP
 from decide.pomdp.policy import AlphaVectorPolicy
 from decide.pomdp.reactive import reactive_vectors

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from decide.pomdp._cassandra_lex import ALL
+from decide.pomdp.cassandra.lex import ALL
 
 
 class SparseRows:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from decide.pomdp._cassandra_lex import ALL
+from decide.pomdp.cassandra.lex import ALL
 
 #: Largest number of (s, s', o) cells held at once while reducing mixed blocks.
 _CHUNK_CELLS = 1 << 21

@@ -8,9 +8,9 @@ import numpy as np
 from scipy import sparse
 
 from decide.errors import FormatError
-from decide.pomdp._cassandra_lex import ALL, Names, Section, number_block, scalar
-from decide.pomdp._cassandra_rewards import RewardTable
-from decide.pomdp._cassandra_rows import SparseRows
+from decide.pomdp.cassandra.lex import ALL, Names, Section, number_block, scalar
+from decide.pomdp.cassandra.rewards import RewardTable
+from decide.pomdp.cassandra.rows import SparseRows
 
 PREAMBLE = ("discount", "values", "states", "actions", "observations")
 START = ("start", "start include", "start exclude")

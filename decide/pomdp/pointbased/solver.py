@@ -32,11 +32,11 @@ import numpy as np
 
 from decide.errors import UsageError
 from decide.pomdp._kernels.pointbased import run_trials
-from decide.pomdp._pointbased_loop import Progress, search
-from decide.pomdp._pointbased_model import sparse_model
-from decide.pomdp._pointbased_state import SearchState, estimate_bytes
+from decide.pomdp.kernel_arrays import sparse_model
 from decide.pomdp.memory import require
 from decide.pomdp.model import ObservedPart, TabularPOMDP
+from decide.pomdp.pointbased.loop import Progress, search
+from decide.pomdp.pointbased.state import SearchState, estimate_bytes
 from decide.pomdp.policy import AlphaVectorPolicy
 from decide.pomdp.reactive import reactive_vectors
 
@@ -111,7 +111,7 @@ class PointBased:
         Stop once :math:`\\overline V(b_0) - \\underline V(b_0)` is at most this.
     max_iterations : int or None
         Stop after this many trials. With a trial budget the search's course no longer depends
-        on timing (see :mod:`decide.pomdp._pointbased_loop`): the same model and settings give
+        on timing (see :mod:`decide.pomdp.pointbased.loop`): the same model and settings give
         the same policy on any machine, unless the time limit stops the search first.
     max_depth : int
         Deepest belief a trial visits.

@@ -14,8 +14,8 @@ import numpy as np
 
 from decide.pomdp._kernels import pb_store
 from decide.pomdp._kernels.pointbased import upper_at
-from decide.pomdp._pointbased_model import SparseModel
 from decide.pomdp.bounds import blind_lower_bound, fib_upper_bound
+from decide.pomdp.kernel_arrays import SparseModel
 from decide.pomdp.model import ObservedPart
 from decide.pomdp.policy import AlphaVectorPolicy
 from decide.pomdp.reactive import ReactiveVectors

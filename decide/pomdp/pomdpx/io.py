@@ -39,9 +39,9 @@ from scipy import sparse
 
 from decide._atomic import atomic_write_text
 from decide.errors import FormatError, ModelError
-from decide.pomdp._pomdpx_joint import Factor, Layout, count_entries, product_rows
 from decide.pomdp.memory import require
 from decide.pomdp.model import TabularPOMDP, observed_part_fault
+from decide.pomdp.pomdpx.joint import Factor, Layout, count_entries, product_rows
 
 
 @dataclass

@@ -25,8 +25,8 @@ from scipy import sparse
 
 from decide._atomic import atomic_write_text
 from decide.errors import FormatError, ModelError
-from decide.pomdp._cassandra_body import Body, parse_preamble, parse_start
-from decide.pomdp._cassandra_lex import RESERVED, read_text, split_sections
+from decide.pomdp.cassandra.body import Body, parse_preamble, parse_start
+from decide.pomdp.cassandra.lex import RESERVED, read_text, split_sections
 from decide.pomdp.model import ROW_SUM_TOLERANCE, TabularPOMDP, first_invalid_row
 
 __all__ = ["format_pomdp", "parse_pomdp", "read_pomdp", "write_pomdp"]
