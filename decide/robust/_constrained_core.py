@@ -15,6 +15,13 @@ T[a, s, s']` for :math:`s' \notin F`),
 A per-step payoff :math:`p_t(s, a)` earned while alive is maximised by the deterministic policy
 :math:`\arg\max_a Q_t` of backward induction, :math:`Q_t = p_t + \sum_{s'} T[a, s, s']\,
 W_{t+1}(s')`, :math:`W_t = \max_a Q_t` off F and 0 on F, :math:`W_H = 0`.
+
+**The model** (:class:`ConstrainedMDP`) is a :class:`~decide.mdp.model.TabularMDP` (T, R, γ,
+whose shapes it has already checked; γ = 1 is allowed) plus what the chance constraint needs: the
+horizon H, the start distribution μ and the failure mask F, checked against the MDP's number of
+states. It holds the MDP as a field rather than extending it, because it is not one: the
+infinite-horizon tools of :mod:`decide.mdp` must not accept it. So the arrays are
+``cmdp.mdp.T``, ``cmdp.mdp.R`` and ``cmdp.mdp.discount``.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from decide.errors import ModelError, UsageError
-from decide.robust.tabular import SUM_TOLERANCE, _check_rows, _real_array
+from decide.mdp.model import SUM_TOLERANCE, TabularMDP, _check_rows, _real_array
 
 
 def _as_mask(value: ArrayLike, n_states: int) -> np.ndarray:
@@ -53,12 +60,9 @@ class ConstrainedMDP:
 
     Parameters
     ----------
-    T : array (A, S, S)
-        ``T[a, s, s']`` = P(next state s' | state s, action a); rows sum to 1.
-    R : array (S, A)
-        Reward of action a in state s (never earned in a failure state).
-    discount : float
-        γ in (0, 1].
+    mdp : TabularMDP
+        ``T[a, s, s']``, ``R[s, a]`` (never earned in a failure state) and γ in (0, 1]; it has
+        checked their shapes.
     horizon : int
         H ≥ 1 decisions, at t = 0, …, H − 1.
     initial : array (S,)
@@ -73,48 +77,36 @@ class ConstrainedMDP:
         step.
     """
 
-    T: np.ndarray
-    R: np.ndarray
-    discount: float
+    mdp: TabularMDP
     horizon: int
     initial: np.ndarray
     failure: np.ndarray
     entry: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        T = _real_array(self.T, "T", 3)
-        n_actions, n_states = T.shape[0], T.shape[1]
-        if n_actions == 0 or n_states == 0 or T.shape[2] != n_states:
-            raise ModelError("T", f"expected shape (A, S, S) with A, S ≥ 1, got {T.shape}")
-        _check_rows(T, "T", "each row T[a, s, :]")
-        R = _real_array(self.R, "R", 2)
-        if R.shape != (n_states, n_actions):
-            raise ModelError("R", f"expected shape (S, A) = {(n_states, n_actions)}, got {R.shape}")
-        discount = float(self.discount)
-        if not 0.0 < discount <= 1.0:
-            raise ModelError("discount", f"expected a value in (0, 1], got {self.discount}")
+        if not isinstance(self.mdp, TabularMDP):
+            raise UsageError(f"mdp: expected a TabularMDP, got {type(self.mdp).__name__}")
         if not is_positive_int(self.horizon):
             raise ModelError("horizon", f"expected an integer ≥ 1, got {self.horizon}")
         initial = _real_array(self.initial, "initial", 1)
-        if initial.shape != (n_states,):
-            raise ModelError("initial", f"expected shape ({n_states},), got {initial.shape}")
+        if initial.shape != (self.n_states,):
+            raise ModelError("initial", f"expected shape ({self.n_states},), got {initial.shape}")
         _check_rows(initial, "initial", "the initial distribution")
-        failure = _as_mask(self.failure, n_states)
-        entry = T[:, :, failure].sum(axis=2).T.copy()
-        for array in (T, R, initial, failure, entry):
+        failure = _as_mask(self.failure, self.n_states)
+        entry = self.mdp.T[:, :, failure].sum(axis=2).T.copy()
+        for array in (initial, failure, entry):
             array.flags.writeable = False
-        values = {"T": T, "R": R, "discount": discount, "horizon": int(self.horizon)}
-        values |= {"initial": initial, "failure": failure, "entry": entry}
-        for name, value in values.items():
+        values = {"horizon": int(self.horizon), "initial": initial, "failure": failure}
+        for name, value in (values | {"entry": entry}).items():
             object.__setattr__(self, name, value)
 
     @property
     def n_states(self) -> int:
-        return self.T.shape[1]
+        return self.mdp.n_states
 
     @property
     def n_actions(self) -> int:
-        return self.T.shape[0]
+        return self.mdp.n_actions
 
     @property
     def initial_failure(self) -> float:
@@ -205,15 +197,15 @@ def state_distributions(cmdp: ConstrainedMDP, policy: np.ndarray) -> np.ndarray:
     d = np.where(alive, cmdp.initial, 0.0)
     for t in range(cmdp.horizon):
         reach[t] = d
-        d = np.einsum("sa,ast->t", d[:, None] * policy[t], cmdp.T) * alive
+        d = np.einsum("sa,ast->t", d[:, None] * policy[t], cmdp.mdp.T) * alive
     return reach
 
 
 def evaluate_unchecked(cmdp: ConstrainedMDP, policy: np.ndarray) -> tuple[float, float]:
     """:func:`evaluate` without checking ``policy``."""
     occupation = state_distributions(cmdp, policy)[:, :, None] * policy  # x_t(s, a)
-    discounts = cmdp.discount ** np.arange(cmdp.horizon)
-    value = float(np.einsum("t,tsa,sa->", discounts, occupation, cmdp.R))
+    discounts = cmdp.mdp.discount ** np.arange(cmdp.horizon)
+    value = float(np.einsum("t,tsa,sa->", discounts, occupation, cmdp.mdp.R))
     failure = cmdp.initial_failure + float(np.einsum("tsa,sa->", occupation, cmdp.entry))
     return value, failure
 
@@ -256,7 +248,7 @@ def backward_induction(cmdp: ConstrainedMDP, payoff: Callable[[int], np.ndarray]
     actions = np.zeros((cmdp.horizon, cmdp.n_states), dtype=np.intp)
     future = np.zeros(cmdp.n_states)
     for t in reversed(range(cmdp.horizon)):
-        q = payoff(t) + np.einsum("ast,t->sa", cmdp.T, future)
+        q = payoff(t) + np.einsum("ast,t->sa", cmdp.mdp.T, future)
         actions[t] = q.argmax(axis=1)
         future = np.where(alive, q.max(axis=1), 0.0)
     return np.eye(cmdp.n_actions)[actions]

@@ -24,7 +24,7 @@ by 4 (up to :math:`10^6/\beta`). The iteration starts from :math:`\pi_{\text{his
 when a kept step moves less than ``xtol`` in :math:`\max_s (d_\omega(s) + w(s))\,
 \|\Delta\pi_s\|_1`. With one model and η = 0 a full step (λ → ∞) is soft policy iteration,
 :math:`\pi \propto \rho\, e^{Q/\beta}`, and the fixed point is the soft-optimal policy of
-:func:`~decide.robust.tabular.soft_value_iteration`. J is not concave in π: the method finds a
+:func:`~decide.mdp.bellman.soft_value_iteration`. J is not concave in π: the method finds a
 stationary point (the tests compare it with brute force on small problems); the objective
 reported uses the exact minimum over the models.
 """
@@ -37,8 +37,8 @@ import numpy as np
 from scipy import optimize
 from scipy.special import logsumexp, softmax, wrightomega
 
+from decide.mdp import TabularMDP, q_values
 from decide.robust.offline import Behaviour, log_likelihood
-from decide.robust.tabular import TabularMDP, q_values
 
 
 def _model_terms(

@@ -47,8 +47,8 @@ def _check_finite(name: str, value: float, *, positive: bool = False) -> None:
 def _best_response(cmdp: ConstrainedMDP, lambda_: float) -> np.ndarray:
     r"""A deterministic maximiser of :math:`V - \lambda P_{\text{fail}}`: per-step payoff
     :math:`\gamma^t R - \lambda c`."""
-    discounts = cmdp.discount ** np.arange(cmdp.horizon)
-    return backward_induction(cmdp, lambda t: discounts[t] * cmdp.R - lambda_ * cmdp.entry)
+    discounts = cmdp.mdp.discount ** np.arange(cmdp.horizon)
+    return backward_induction(cmdp, lambda t: discounts[t] * cmdp.mdp.R - lambda_ * cmdp.entry)
 
 
 def dual_value(cmdp: ConstrainedMDP, delta: float, lambda_: float) -> float:

@@ -54,7 +54,7 @@ def _flow_matrix(cmdp: ConstrainedMDP, alive: np.ndarray) -> sparse.csr_array:
     """
     n, n_actions, horizon = alive.size, cmdp.n_actions, cmdp.horizon
     n_pairs = n * n_actions
-    rows = cmdp.T[:, alive].transpose(1, 0, 2).reshape(n_pairs, -1)[:, alive]  # (l a, l')
+    rows = cmdp.mdp.T[:, alive].transpose(1, 0, 2).reshape(n_pairs, -1)[:, alive]  # (l a, l')
     rows = np.where(rows > SMALL_ENTRY, rows, 0.0)
     outflow = sparse.kron(sparse.eye_array(n), np.ones((1, n_actions)), format="csr")
     flows = sparse.kron(sparse.eye_array(horizon), outflow, format="csr")
@@ -133,8 +133,8 @@ def lp_plan(cmdp: ConstrainedMDP, delta: float) -> ConstrainedPlan:
     delta = check_delta(delta)
     least = require_feasible(cmdp, delta)
     alive = np.flatnonzero(~cmdp.failure)
-    discounts = cmdp.discount ** np.arange(cmdp.horizon)
-    reward = (discounts[:, None, None] * cmdp.R[alive][None]).ravel()
+    discounts = cmdp.mdp.discount ** np.arange(cmdp.horizon)
+    reward = (discounts[:, None, None] * cmdp.mdp.R[alive][None]).ravel()
     entry = np.tile(cmdp.entry[alive].ravel(), cmdp.horizon)
     A_eq = _flow_matrix(cmdp, alive)
     padding = np.zeros(A_eq.shape[1] - reward.size)  # for the shared-row variables z, if any

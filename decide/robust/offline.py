@@ -1,6 +1,6 @@
 r"""Improving on historical decisions offline: the behaviour policy and an A2PR baseline.
 
-The problems are the tabular MDPs of :mod:`decide.robust.tabular`; the RPO-style max–min over
+The problems are the tabular MDPs of :mod:`decide.mdp`; the RPO-style max–min over
 fitted models with a pull to the data is :func:`decide.robust.regularised.regularised_policy`.
 
 **The behaviour policy** (:func:`behaviour_from_history`) comes from historical (state, action)
@@ -32,13 +32,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from decide.errors import ModelError, UsageError
-from decide.robust.tabular import (
-    TabularMDP,
-    _real_array,
-    greedy_policy,
-    policy_evaluation,
-    q_values,
-)
+from decide.mdp import TabularMDP, greedy_policy, policy_evaluation, q_values
+from decide.mdp.model import _real_array
 
 __all__ = [
     "Behaviour",

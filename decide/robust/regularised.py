@@ -1,6 +1,6 @@
 r"""Regularised policy optimisation: pessimism over fitted models plus a pull to the data.
 
-Tabular MDPs and policies as in :mod:`decide.robust.tabular`; the historical records as in
+Tabular MDPs and policies as in :mod:`decide.mdp`; the historical records as in
 :mod:`decide.robust.offline` (:class:`~decide.robust.offline.Behaviour`).
 
 **Regularised policy optimisation** (:func:`regularised_policy`, after RPO: Liu et al. 2024,
@@ -53,6 +53,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from decide.errors import ModelError, UsageError
+from decide.mdp.model import (
+    TabularMDP,
+    _distribution,
+    _policy,
+    _reference,
+    _require_discounted,
+)
 from decide.robust._prox_linear import (
     _Linearisation,
     _linearise,
@@ -61,7 +68,6 @@ from decide.robust._prox_linear import (
     _prox_linear_step,
 )
 from decide.robust.offline import Behaviour, log_likelihood
-from decide.robust.tabular import TabularMDP, _distribution, _policy, _reference
 
 __all__ = ["RegularisedPolicy", "regularised_objective", "regularised_policy"]
 
@@ -96,6 +102,7 @@ def _check_models(models: Sequence[TabularMDP]) -> tuple[TabularMDP, ...]:
             raise UsageError(f"models[{k}]: expected a TabularMDP, got {type(mdp).__name__}")
         if mdp.T.shape != first.T.shape or mdp.discount != first.discount:
             raise ModelError(f"models[{k}]", "expected the same shape and discount as models[0]")
+    _require_discounted(first)
     return models
 
 

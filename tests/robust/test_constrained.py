@@ -17,6 +17,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from decide.errors import ModelError, UsageError
+from decide.mdp import TabularMDP
 from decide.robust.constrained import (
     ConstrainedMDP,
     dual_value,
@@ -44,7 +45,7 @@ def random_cmdp(
     initial = np.zeros(n_states)
     initial[~failure] = (1.0 - start_failed) * rng.dirichlet(np.ones((~failure).sum()))
     initial[0] += start_failed
-    return ConstrainedMDP(T, R, discount, horizon, initial, failure)
+    return ConstrainedMDP(TabularMDP(T, R, discount), horizon, initial, failure)
 
 
 def enumerate_paths(cmdp: ConstrainedMDP, policy: np.ndarray) -> tuple[float, float]:
@@ -59,9 +60,9 @@ def enumerate_paths(cmdp: ConstrainedMDP, policy: np.ndarray) -> tuple[float, fl
             return
         for a in range(cmdp.n_actions):
             p = probability * policy[t, s, a]
-            totals["value"] += p * cmdp.discount**t * cmdp.R[s, a]
+            totals["value"] += p * cmdp.mdp.discount**t * cmdp.mdp.R[s, a]
             for s_next in range(cmdp.n_states):
-                walk(t + 1, s_next, p * cmdp.T[a, s, s_next])
+                walk(t + 1, s_next, p * cmdp.mdp.T[a, s, s_next])
 
     for s in range(cmdp.n_states):
         walk(0, s, cmdp.initial[s])
@@ -91,7 +92,7 @@ def backward_induction_value(cmdp: ConstrainedMDP) -> float:
     """Unconstrained optimum: nothing is earned from a failure state on."""
     future = np.zeros(cmdp.n_states)
     for t in reversed(range(cmdp.horizon)):
-        q = cmdp.discount**t * cmdp.R + np.einsum("ast,t->sa", cmdp.T, future)
+        q = cmdp.mdp.discount**t * cmdp.mdp.R + np.einsum("ast,t->sa", cmdp.mdp.T, future)
         future = np.where(cmdp.failure, 0.0, q.max(axis=1))
     return float(cmdp.initial @ future)
 
@@ -182,7 +183,7 @@ def fisheries():
     initial = np.zeros(50)
     initial[np.abs(grids.states - model.K / 6).argmin()] = 1.0
     collapse = grids.states < 0.1 * model.K
-    return ConstrainedMDP(T, reward, 0.95, 50, initial, collapse)
+    return ConstrainedMDP(TabularMDP(T, reward, 0.95), 50, initial, collapse)
 
 
 @pytest.mark.parametrize("tight", [False, True])
@@ -250,13 +251,18 @@ def test_bad_options_and_policies_are_refused():
 def valid_arrays() -> dict:
     cmdp = random_cmdp(0)
     return {
-        "T": np.array(cmdp.T),
-        "R": np.array(cmdp.R),
+        "T": np.array(cmdp.mdp.T),
+        "R": np.array(cmdp.mdp.R),
         "discount": 0.9,
         "horizon": 3,
         "initial": np.array(cmdp.initial),
         "failure": np.array(cmdp.failure),
     }
+
+
+def model_from(arrays: dict) -> ConstrainedMDP:
+    mdp = TabularMDP(arrays["T"], arrays["R"], arrays["discount"])
+    return ConstrainedMDP(mdp, arrays["horizon"], arrays["initial"], arrays["failure"])
 
 
 @pytest.mark.parametrize(
@@ -283,5 +289,14 @@ def test_bad_model_arrays_name_the_field(field, bad):
     arrays = valid_arrays()
     arrays[field] = bad(arrays[field])
     with pytest.raises(ModelError) as error:
-        ConstrainedMDP(**arrays)
+        model_from(arrays)
     assert error.value.field == field
+
+
+def test_the_model_holds_a_tabular_mdp_and_allows_no_discount():
+    arrays = valid_arrays()
+    cmdp = model_from(arrays | {"discount": 1.0})
+    assert cmdp.mdp.discount == 1.0
+    assert (cmdp.n_states, cmdp.n_actions) == arrays["R"].shape
+    with pytest.raises(UsageError, match="mdp: expected a TabularMDP"):
+        ConstrainedMDP(arrays["T"], arrays["horizon"], arrays["initial"], arrays["failure"])

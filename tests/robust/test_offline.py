@@ -1,14 +1,11 @@
-"""Offline improvement on tabular MDPs: evaluation, soft optimality, the max–min with imitation,
-and the A2PR baseline.
+"""Offline improvement on tabular MDPs: the behaviour policy, the max–min with imitation, and
+the A2PR baseline (the MDP tools themselves are tested in tests/mdp/test_mdp.py).
 
-Independent references: the closed-form value of a two-state chain, Monte Carlo roll-outs,
-enumeration of every deterministic policy, the closed-form soft value of a one-state MDP, and a
-brute-force grid over every stochastic policy of two-state, two-action problems.
+Independent references: soft value iteration (one model, no imitation), the Dirichlet posterior
+mean, and a brute-force grid over every stochastic policy of two-state, two-action problems.
 """
 
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 import pytest
@@ -16,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decide.errors import ModelError, UsageError
+from decide.mdp import TabularMDP, policy_evaluation, q_values, soft_value_iteration
 from decide.robust.offline import (
     Behaviour,
     advantage_weighted_imitation,
@@ -23,13 +21,6 @@ from decide.robust.offline import (
     log_likelihood,
 )
 from decide.robust.regularised import regularised_objective, regularised_policy
-from decide.robust.tabular import (
-    TabularMDP,
-    policy_evaluation,
-    q_values,
-    soft_value_iteration,
-    value_iteration,
-)
 
 
 def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, discount=0.9):
@@ -42,70 +33,6 @@ def random_behaviour(rng: np.random.Generator, n_states: int, n_actions: int, n:
     states = rng.integers(0, n_states, n)
     actions = rng.integers(0, n_actions, n)
     return behaviour_from_history(states, actions, n_states, n_actions, prior=0.01)
-
-
-# --- exact evaluation ------------------------------------------------------------------------
-
-
-def test_two_state_chain_matches_the_closed_form():
-    # from state 0 the policy leaves with probability p, from state 1 with probability q
-    p, q, gamma = 0.3, 0.6, 0.9
-    T = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 1.0], [1.0, 0.0]]])  # stay, switch
-    R = np.array([[1.0, 2.0], [-1.0, 0.5]])
-    policy = np.array([[1 - p, p], [1 - q, q]])
-    r0, r1 = (1 - p) * 1.0 + p * 2.0, (1 - q) * -1.0 + q * 0.5
-    det = (1 - gamma * (1 - p)) * (1 - gamma * (1 - q)) - gamma**2 * p * q
-    expected = np.array(
-        [
-            ((1 - gamma * (1 - q)) * r0 + gamma * p * r1) / det,
-            (gamma * q * r0 + (1 - gamma * (1 - p)) * r1) / det,
-        ]
-    )
-    v = policy_evaluation(TabularMDP(T, R, gamma), policy)
-    np.testing.assert_allclose(v, expected, rtol=1e-12)
-
-
-def test_evaluation_matches_monte_carlo():
-    rng = np.random.default_rng(3)
-    mdp = random_mdp(rng, 4, 3, discount=0.8)
-    policy = rng.dirichlet(np.ones(3), size=4)
-    n, horizon = 40_000, 120  # 0.8^120 ≈ 2e-12: truncation is negligible
-    state = np.zeros(n, dtype=int)
-    total = np.zeros(n)
-    sim = np.random.default_rng(4)
-    for t in range(horizon):
-        action = (sim.random(n)[:, None] > np.cumsum(policy[state], axis=1)).sum(axis=1)
-        action = np.minimum(action, 2)
-        total += mdp.discount**t * mdp.R[state, action]
-        nxt = (sim.random(n)[:, None] > np.cumsum(mdp.T[action, state], axis=1)).sum(axis=1)
-        state = np.minimum(nxt, 3)
-    v = policy_evaluation(mdp, policy)
-    se = total.std(ddof=1) / np.sqrt(n)
-    assert abs(total.mean() - v[0]) < 4 * se
-
-
-@settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_value_iteration_is_the_best_deterministic_policy(seed):
-    rng = np.random.default_rng(seed)
-    mdp = random_mdp(rng, 3, 3)
-    best = np.full(3, -np.inf)
-    for choice in itertools.product(range(3), repeat=3):
-        best = np.maximum(best, policy_evaluation(mdp, np.eye(3)[list(choice)]))
-    v, q = value_iteration(mdp)
-    np.testing.assert_allclose(v, best, atol=1e-9)
-    np.testing.assert_allclose(q.max(axis=1), v, atol=1e-9)
-
-
-def test_soft_value_of_one_state_is_the_closed_form():
-    R = np.array([[0.2, 1.0, 0.7]])
-    rho = np.array([[0.5, 0.2, 0.3]])
-    gamma, beta = 0.9, 0.3
-    mdp = TabularMDP(np.ones((3, 1, 1)), R, gamma)
-    v, _, pi = soft_value_iteration(mdp, beta, rho)
-    expected = beta * np.log(np.sum(rho * np.exp(R / beta))) / (1 - gamma)
-    assert v[0] == pytest.approx(expected, rel=1e-10)
-    np.testing.assert_allclose(pi, rho * np.exp(R / beta) / np.sum(rho * np.exp(R / beta)))
 
 
 # --- behaviour policy -------------------------------------------------------------------------
@@ -129,14 +56,16 @@ def test_bad_history_and_options_are_rejected():
         behaviour_from_history(np.array([0]), np.array([5]), 2, 2)
     with pytest.raises(UsageError, match="prior"):
         Behaviour(np.ones((2, 2)), prior=0.0)
-    with pytest.raises(ModelError, match="T"):
-        TabularMDP(np.full((1, 2, 2), 0.4), np.zeros((2, 1)), 0.9)
     mdp = random_mdp(np.random.default_rng(0), 2, 2)
     behaviour = random_behaviour(np.random.default_rng(0), 2, 2)
     with pytest.raises(UsageError, match="eta"):
         regularised_policy([mdp], behaviour, eta=-1.0, beta=0.1)
     with pytest.raises(UsageError, match="models"):
         regularised_policy([], behaviour, eta=0.0, beta=0.1)
+    undiscounted = TabularMDP(mdp.T, mdp.R, 1.0)
+    with pytest.raises(ModelError, match="infinite-horizon") as error:
+        regularised_policy([undiscounted], behaviour, eta=0.0, beta=0.1)
+    assert error.value.field == "discount"
 
 
 # --- the regularised (RPO-style) policy --------------------------------------------------------

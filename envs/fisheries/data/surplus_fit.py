@@ -45,7 +45,7 @@ import numpy as np
 
 from decide.envs.fisheries.model.pomdp_builder import build_pomdp
 from decide.errors import ModelError, UsageError
-from decide.robust.tabular import TabularMDP
+from decide.mdp import TabularMDP
 
 __all__ = [
     "KNOTS",

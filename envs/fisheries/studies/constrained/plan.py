@@ -19,6 +19,7 @@ import xarray as xr
 
 from decide.envs.fisheries.model.growth import GrowthModel
 from decide.envs.fisheries.model.pomdp_builder import PAPER_MODEL, build_pomdp, make_grids
+from decide.mdp import TabularMDP
 from decide.results import make_attrs, parameters
 from decide.robust.constrained import (
     ConstrainedMDP,
@@ -50,7 +51,8 @@ def fisheries_cmdp(
     start = model.K / 6.0 if x0 is None else x0
     initial = np.zeros(n_grid)
     initial[np.abs(grids.states - start).argmin()] = 1.0
-    return ConstrainedMDP(T, reward, discount, horizon, initial, grids.states < collapse * model.K)
+    failure = grids.states < collapse * model.K
+    return ConstrainedMDP(TabularMDP(T, reward, discount), horizon, initial, failure)
 
 
 def plan_quotas(
@@ -102,7 +104,7 @@ def _dataset(
         "state": ("state", states, _meta("stock", "stock unit")),
     }
     settings = {key: repr(value) for key, value in options.items()} | {"delta": delta}
-    settings |= {"horizon": cmdp.horizon, "discount": cmdp.discount, "n_grid": cmdp.n_states}
+    settings |= {"horizon": cmdp.horizon, "discount": cmdp.mdp.discount, "n_grid": cmdp.n_states}
     attrs = make_attrs("fisheries: NPV subject to P(collapse) <= delta", "constrained", settings)
     return xr.Dataset(data, coords=coords, attrs=attrs)
 

@@ -57,8 +57,8 @@ from decide.envs.fisheries.data.surplus_fit import (
 from decide.envs.fisheries.model.growth import Logistic, add_process_noise, expected_next
 from decide.envs.fisheries.model.pomdp_builder import build_pomdp
 from decide.errors import UsageError
+from decide.mdp import TabularMDP
 from decide.robust.confidence import likelihood_set
-from decide.robust.tabular import TabularMDP
 
 __all__ = [
     "GOLD",

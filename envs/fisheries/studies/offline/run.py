@@ -9,7 +9,7 @@ from them, each turned into a tabular MDP) are in
 :mod:`decide.envs.fisheries.data.surplus_fit`), which is wrong where the records are thin.
 Policies are judged by
 their exact discounted value on the fully observed gold MDP
-(:func:`decide.robust.tabular.policy_evaluation`) from a start distribution μ0: the empirical
+(:func:`decide.mdp.policy_evaluation`) from a start distribution μ0: the empirical
 distribution of the historical (surveyed) states, the states the fishery has actually been in.
 Every policy, including the optimiser's objective, uses the same μ0.
 
@@ -88,11 +88,11 @@ from decide.envs.fisheries.studies.offline.history import (
     simulate_history,
 )
 from decide.errors import ModelError, UsageError
+from decide.mdp import TabularMDP, greedy_policy, policy_evaluation, value_iteration
 from decide.parallel import Backend
 from decide.results import standard_error
 from decide.robust.offline import Behaviour, advantage_weighted_imitation, behaviour_from_history
 from decide.robust.regularised import regularised_policy
-from decide.robust.tabular import TabularMDP, greedy_policy, policy_evaluation, value_iteration
 
 __all__ = [
     "GOLD_MODEL",

@@ -1,9 +1,10 @@
-r"""Tabular discounted MDPs: exact policy evaluation, (soft) value iteration, policies.
+r"""The Bellman equations of a discounted MDP: exact evaluation, (soft) value iteration, policies.
 
 The problems are tabular, discounted, infinite-horizon, fully observed MDPs given as arrays
-``T[a, s, s']``, ``R[s, a]`` and γ (:class:`TabularMDP`). A stochastic policy is an array
-``pi[s, a]`` whose rows sum to 1; a start distribution :math:`\mu_0` turns a state value into a
-number, :math:`V(\pi) = \mu_0 \cdot v_\pi`.
+``T[a, s, s']``, ``R[s, a]`` and γ (:class:`~decide.mdp.model.TabularMDP`); γ = 1 is refused
+here (``ModelError("discount", …)``), since the values may not exist. A stochastic policy is an
+array ``pi[s, a]`` whose rows sum to 1; a start distribution :math:`\mu_0` turns a state value
+into a number, :math:`V(\pi) = \mu_0 \cdot v_\pi`.
 
 **Exact evaluation.** With :math:`P_\pi[s, s'] = \sum_a \pi(a|s) T[a, s, s']` and
 :math:`r_\pi(s) = \sum_a \pi(a|s) R(s, a)`, the value solves :math:`(I - \gamma P_\pi) v = r_\pi`
@@ -11,21 +12,19 @@ number, :math:`V(\pi) = \mu_0 \cdot v_\pi`.
 optimality equations :math:`v(s) = \max_a Q(s, a)` and, with a temperature β and a reference
 :math:`\rho`, :math:`v(s) = \beta \log \sum_a \rho(a|s) \exp(Q(s, a)/\beta)` whose maximiser is
 the softmax policy :math:`\pi(a|s) \propto \rho(a|s) \exp(Q(s, a)/\beta)`
-(:math:`Q = R + \gamma T v`).
+(:math:`Q = R + \gamma T v`, :func:`q_values`, a one-step backup valid for any γ).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import logsumexp, softmax
 
-from decide.errors import ModelError, UsageError
+from decide.errors import UsageError
+from decide.mdp.model import TabularMDP, _policy, _reference, _require_discounted
 
 __all__ = [
-    "TabularMDP",
     "greedy_policy",
     "policy_evaluation",
     "q_values",
@@ -34,85 +33,10 @@ __all__ = [
     "value_iteration",
 ]
 
-#: Largest deviation from 1 accepted in a row of T or of a policy.
-SUM_TOLERANCE = 1e-8
-
-
-def _real_array(value: ArrayLike, name: str, ndim: int) -> np.ndarray:
-    try:
-        array = np.array(value, dtype=float)
-    except (TypeError, ValueError) as error:
-        raise ModelError(name, f"expected a real array, got {type(value).__name__}") from error
-    if array.ndim != ndim:
-        raise ModelError(name, f"expected a {ndim}-D array, got shape {array.shape}")
-    if not np.all(np.isfinite(array)):
-        raise ModelError(name, "contains non-finite values")
-    return array
-
-
-def _check_rows(array: np.ndarray, name: str, what: str | None = None) -> None:
-    """Non-negative entries and last-axis sums of 1; ``what`` names the rows in the message."""
-    if np.any(array < 0):
-        raise ModelError(name, f"{what} has negative entries" if what else "has negative entries")
-    worst = float(np.max(np.abs(array.sum(axis=-1) - 1.0)))
-    if worst > SUM_TOLERANCE:
-        raise ModelError(name, f"{what or 'rows'} must sum to 1 (off by up to {worst:.3g})")
-
-
-@dataclass(frozen=True, eq=False)
-class TabularMDP:
-    """A discounted, fully observed MDP: ``T[a, s, s']``, ``R[s, a]``, γ in (0, 1)."""
-
-    T: np.ndarray
-    R: np.ndarray
-    discount: float
-
-    def __post_init__(self) -> None:
-        T = _real_array(self.T, "T", 3)
-        R = _real_array(self.R, "R", 2)
-        A, S, S2 = T.shape
-        if S != S2 or A < 1 or S < 1:
-            raise ModelError("T", f"expected shape (A, S, S), got {T.shape}")
-        if R.shape != (S, A):
-            raise ModelError("R", f"expected shape ({S}, {A}), got {R.shape}")
-        _check_rows(T, "T")
-        if not 0.0 < float(self.discount) < 1.0:
-            raise ModelError("discount", f"expected a value in (0, 1), got {self.discount}")
-        T.flags.writeable = False
-        R.flags.writeable = False
-        object.__setattr__(self, "T", T)
-        object.__setattr__(self, "R", R)
-        object.__setattr__(self, "discount", float(self.discount))
-
-    @property
-    def n_states(self) -> int:
-        return self.T.shape[1]
-
-    @property
-    def n_actions(self) -> int:
-        return self.T.shape[0]
-
-
-def _policy(policy: ArrayLike, mdp: TabularMDP, name: str = "policy") -> np.ndarray:
-    pi = _real_array(policy, name, 2)
-    if pi.shape != (mdp.n_states, mdp.n_actions):
-        raise ModelError(name, f"expected shape ({mdp.n_states}, {mdp.n_actions}), got {pi.shape}")
-    _check_rows(pi, name)
-    return pi
-
-
-def _distribution(value: ArrayLike | None, n: int, name: str) -> np.ndarray:
-    if value is None:
-        return np.full(n, 1.0 / n)
-    array = _real_array(value, name, 1)
-    if array.shape != (n,):
-        raise ModelError(name, f"expected shape ({n},), got {array.shape}")
-    _check_rows(array, name)
-    return array
-
 
 def policy_evaluation(mdp: TabularMDP, policy: ArrayLike) -> np.ndarray:
     r"""Exact value :math:`v_\pi = (I - \gamma P_\pi)^{-1} r_\pi` of a stochastic policy (S,)."""
+    _require_discounted(mdp)
     pi = _policy(policy, mdp)
     P = np.einsum("sa,ast->st", pi, mdp.T)
     r = np.sum(pi * mdp.R, axis=1)
@@ -154,6 +78,7 @@ def value_iteration(
     ``tol (1 - γ) / (2 γ)`` (so the greedy policy is ``tol``-optimal), then returns the exact value
     of that greedy policy and its Q.
     """
+    _require_discounted(mdp)
     v = np.zeros(mdp.n_states)
     threshold = tol * (1.0 - mdp.discount) / (2.0 * mdp.discount)
     for _ in range(max_iter):
@@ -182,6 +107,7 @@ def soft_value_iteration(
     """
     if not (np.isfinite(beta) and beta > 0):
         raise UsageError(f"beta: expected a finite value > 0, got {beta}")
+    _require_discounted(mdp)
     rho = _reference(reference, mdp)
     log_rho = np.log(rho)
     v = np.zeros(mdp.n_states)
@@ -194,12 +120,3 @@ def soft_value_iteration(
             break
     q = q_values(mdp, v)
     return v, q, softmax_policy(q, beta, rho)
-
-
-def _reference(reference: ArrayLike | None, mdp: TabularMDP) -> np.ndarray:
-    if reference is None:
-        return np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
-    rho = _policy(reference, mdp, "reference")
-    if np.any(rho <= 0):
-        raise ModelError("reference", "expected strictly positive probabilities")
-    return rho
