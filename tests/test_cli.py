@@ -33,7 +33,6 @@ def test_help_shows_every_option_with_its_default(capsys):
             "--target-gap",
             "--out",
             "--policyx",
-            "--seed",
             "--quiet",
         ],
         "simulate": ["--replicates", "--steps", "--seed", "--agent-model", "--out"],

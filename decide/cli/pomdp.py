@@ -6,7 +6,7 @@ import argparse
 
 import numpy as np
 
-from decide import progress, results
+from decide import progress
 from decide.cli.common import (
     add_quiet,
     formatter,
@@ -62,12 +62,6 @@ def _add_solve(commands: argparse._SubParsersAction) -> None:
         default=1e-3,
         metavar="G",
         help="stop when upper − lower bound at b0 is at most G",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="recorded with the policy; the point-based search itself draws no random numbers",
     )
     parser.add_argument(
         "--out", type=output_path, required=True, metavar="POLICY.nc", help="policy (netCDF)"
@@ -173,17 +167,16 @@ def run_solve(args: argparse.Namespace) -> int:
     options["max_iterations"] = args.trials
     budget = {"trials": args.trials, "time_limit": args.time_limit, "quiet": args.quiet}
     with progress.solver_bar("solving", **budget) as show:
-        result = solve(pomdp, "pointbased", seed=args.seed, callback=show, **options)
-    attrs = results.make_attrs(pomdp.name, "pointbased", {**options, "seed": args.seed})
-    attrs["peak_rss_mb"] = peak_rss_mb()
-    write_dataset(result.to_dataset(pomdp, attrs), args.out)
+        result = solve(pomdp, "pointbased", callback=show, **options)
+    rss = peak_rss_mb()
+    write_dataset(result.to_dataset(peak_rss_mb=rss), args.out)
     if args.policyx is not None:
         from decide.pomdp.policyx import write_policyx
 
         write_policyx(result.policy, args.policyx, model=pomdp.name)
         print(f"wrote {args.policyx}")
     print(_policy_summary(pomdp, result))
-    print(f"  {'peak memory':<18} {attrs['peak_rss_mb']:.0f} MB (resident, whole process)")
+    print(f"  {'peak memory':<18} {rss:.0f} MB (resident, whole process)")
     return 0
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from decide.contract import stop_requested
 from decide.errors import ImpossibleObservation, UsageError
 from decide.pomdp._kernels import pomcp as kernels
 from decide.pomdp.belief import likelihood, predict
@@ -34,7 +35,8 @@ MAX_CHUNK = 1 << 16
 
 @dataclass(frozen=True, eq=False)
 class SearchInfo:
-    """Diagnostics of one search: ``root_values``/``root_visits`` are per action (NaN unvisited)."""
+    """Diagnostics of one search: ``root_values``/``root_visits`` are per action (NaN unvisited);
+    ``stop_reason`` is "iteration limit" (the simulation budget), "time limit" or "callback"."""
 
     simulations: int
     steps: int
@@ -43,6 +45,7 @@ class SearchInfo:
     root_values: np.ndarray
     root_visits: np.ndarray
     n_particles: int
+    stop_reason: str = "iteration limit"
 
 
 @dataclass(frozen=True)
@@ -225,8 +228,8 @@ class POMCPPlanner:
     def act(self) -> int:
         """Search from the particle belief (reusing the tree) and return the best action."""
         start = time.perf_counter()
-        simulations = self._search(start)
-        info = self._info(simulations, time.perf_counter() - start)
+        simulations, reason = self._search(start)
+        info = self._info(simulations, time.perf_counter() - start, reason)
         self.last_search = info
         visited = info.root_visits > 0
         values = np.where(visited, info.root_values, -np.inf)
@@ -278,7 +281,8 @@ class POMCPPlanner:
         )
         return out, filled - kept.size
 
-    def _search(self, start: float) -> int:
+    def _search(self, start: float) -> tuple[int, str]:
+        """Simulations until a budget or the callback stops; their count and the stop reason."""
         config = self.config
         budget = config.n_simulations or np.iinfo(np.int64).max
         chunked = config.time_limit is not None or self.callback is not None
@@ -297,14 +301,16 @@ class POMCPPlanner:
             elapsed = time.perf_counter() - start
             if config.time_limit is not None:
                 if elapsed >= config.time_limit:
-                    break
+                    return done, "time limit"
                 rate = done / max(elapsed, 1e-9)
                 chunk = max(64, int(rate * (config.time_limit - elapsed) / 4))
-            if self.callback is not None and self.callback(self._info(done, elapsed)):
-                break
-        return done
+            if stop_requested(self.callback, self._info(done, elapsed)):
+                return done, "callback"
+        return done, "iteration limit"
 
-    def _info(self, simulations: int, elapsed: float) -> SearchInfo:
+    def _info(
+        self, simulations: int, elapsed: float, reason: str = "iteration limit"
+    ) -> SearchInfo:
         values, visits = self._tree.root_stats()
         return SearchInfo(
             simulations=simulations,
@@ -314,6 +320,7 @@ class POMCPPlanner:
             root_values=values,
             root_visits=visits,
             n_particles=self._particles.size,
+            stop_reason=reason,
         )
 
     def _check_belief(self, belief: np.ndarray) -> np.ndarray:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import inspect
 from pathlib import Path
 from typing import Any
 
+from decide.contract import Callback, Seed
 from decide.errors import UsageError
 from decide.pomdp.model import TabularPOMDP
 
 
-def _methods() -> dict[str, type]:
+def methods() -> dict[str, type]:
+    """The POMDP methods by name (imported on first use: they load compiled kernels)."""
     from decide.pomdp.pointbased import PointBased
     from decide.pomdp.pomcp import POMCP
 
@@ -20,10 +22,10 @@ def _methods() -> dict[str, type]:
 
 def solver(method: str = "pointbased", **options: Any):
     """The solver object for ``method`` with ``options``; unknown options raise ``TypeError``."""
-    methods = _methods()
-    if method not in methods:
-        raise UsageError(f"method {method!r}: expected one of {', '.join(sorted(methods))}")
-    cls = methods[method]
+    registry = methods()
+    if method not in registry:
+        raise UsageError(f"method {method!r}: expected one of {', '.join(sorted(registry))}")
+    cls = registry[method]
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(options) - known)
     if unknown:
@@ -38,16 +40,28 @@ def solve(
     pomdp: TabularPOMDP,
     method: str = "pointbased",
     *,
-    seed: int | None = None,
-    callback: Callable | None = None,
+    seed: Seed = None,
+    callback: Callback | None = None,
     **options: Any,
 ):
     """Solve ``pomdp`` with ``method`` (``"pointbased"`` offline, ``"pomcp"`` online).
 
     Offline methods return a result carrying the policy and its diagnostics; online methods
-    return a planner whose ``action(belief)`` searches.
+    return a planner whose ``action(belief)`` searches. A ``seed`` goes to methods that draw
+    random numbers; giving one to a method that draws none is a :class:`UsageError`.
     """
-    return solver(method, **options).solve(pomdp, seed=seed, callback=callback)
+    algorithm = solver(method, **options)
+    arguments = {"callback": callback}
+    if seed is not None:
+        if not takes_seed(algorithm):
+            raise UsageError(f"method {method!r} draws no random numbers: it takes no seed")
+        arguments["seed"] = seed
+    return algorithm.solve(pomdp, **arguments)
+
+
+def takes_seed(algorithm: Any) -> bool:
+    """Whether ``algorithm.solve`` draws random numbers (it then has a ``seed`` argument)."""
+    return "seed" in inspect.signature(algorithm.solve).parameters
 
 
 def load_problem(spec: str | Path) -> TabularPOMDP:

@@ -162,11 +162,14 @@ def test_keyboard_interrupt_returns_the_best_policy_so_far(warm, shared_file):
 def test_dataset_follows_the_schema(warm, tmp_path):
     pomdp = tiger()
     result = BUDGET.solve(pomdp)
-    attrs = results.make_attrs("tiger", "pointbased", {"max_iterations": BUDGET.max_iterations})
-    ds = result.to_dataset(pomdp, attrs)
+    ds = result.to_dataset(peak_rss_mb=1.5)
     results.write(ds, tmp_path / "policy.nc")
     back = results.read(tmp_path / "policy.nc", required_vars=("alpha", "action"))
     assert back.attrs["lower_bound"] == result.lower_bound
+    assert back.attrs["problem"] == pomdp.name and back.attrs["stop_reason"] == result.stop_reason
+    assert results.parameters(back)["max_iterations"] == BUDGET.max_iterations
+    assert back.attrs["peak_rss_mb"] == 1.5
+    assert list(back["state"].values) == list(pomdp.states)
     assert back["history_lower_bound"].dims == ("iteration",)
     assert back["history_time"].attrs["units"] == "s"
     assert back.sizes["alpha"] == result.policy.n_vectors

@@ -26,10 +26,11 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from decide import contract
 from decide.errors import UsageError
 from decide.pomdp._kernels.pointbased import run_trials
 from decide.pomdp.kernel_arrays import sparse_model
@@ -69,20 +70,32 @@ class PointBasedResult:
     stop_reason: str = "time limit"
     n_upper_points: int = 0
     parameters: dict = field(default_factory=dict)
+    problem: str = ""
+    states: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        contract.stop_reason(self.stop_reason)
 
     @property
     def gap(self) -> float:
         return self.upper_bound - self.lower_bound
 
-    def to_dataset(self, pomdp: TabularPOMDP, attrs: dict) -> xr.Dataset:
-        """The policy Dataset with the bounds history over dimension ``iteration``."""
-        attrs = {
-            **attrs,
-            "lower_bound": self.lower_bound,
-            "upper_bound": self.upper_bound,
-            "solve_time_s": self.solve_time_s,
-        }
-        ds = self.policy.to_dataset(attrs, states=pomdp.states)
+    def to_dataset(self, **extra: Any) -> xr.Dataset:
+        """The policy Dataset with the bounds history over dimension ``iteration``; ``extra``
+        attributes (such as the peak memory) are added to the solve's own."""
+        from decide.results import make_attrs
+
+        attrs = make_attrs(
+            self.problem,
+            "pointbased",
+            self.parameters,
+            lower_bound=self.lower_bound,
+            upper_bound=self.upper_bound,
+            solve_time_s=self.solve_time_s,
+            stop_reason=self.stop_reason,
+            **extra,
+        )
+        ds = self.policy.to_dataset(attrs, states=self.states)
         n = self.history["time"].size
         ds = ds.assign_coords(
             iteration=("iteration", np.arange(n), {"long_name": "report index", "units": "1"})
@@ -171,17 +184,17 @@ class PointBased:
         self,
         pomdp: TabularPOMDP,
         *,
-        seed: int | None = None,
         callback: Callable[[Progress], bool | None] | None = None,
         warm_start: Sequence[np.ndarray] = (),
     ) -> PointBasedResult:
         """Search until a stopping rule fires; return the best policy and both bounds at b0.
 
-        The search draws no random numbers (its course depends on timing only, through the
-        size of kernel calls and the choice of trial ratio), so ``seed`` is accepted for a
-        uniform solver interface but unused. ``callback(progress)`` is called every
-        ``report_interval`` seconds and stops the search by returning True; Ctrl-C also stops it,
-        and either way the result holds the best policy so far with ``interrupted=True``.
+        The search draws no random numbers, so it takes no seed: under a trial budget the same
+        model gives the same policy; under a time limit its course depends on timing, through
+        the size of kernel calls and the choice of trial ratio. ``callback(progress)`` is called
+        every ``report_interval`` seconds and stops the search by returning True; Ctrl-C also
+        stops it, and either way the result holds the best policy so far with
+        ``interrupted=True``.
         The clock starts once the kernels are compiled (see :func:`compile_kernels`).
         ``warm_start`` holds rules, each an action per observation (``(O,)`` ints): their exact
         values (:mod:`decide.pomdp.reactive`) start the lower bound, so the policy is worth at
@@ -227,6 +240,8 @@ class PointBased:
             stop_reason=outcome.reason,
             n_upper_points=state.n_points,
             parameters=asdict(self),
+            problem=pomdp.name,
+            states=pomdp.states,
         )
 
 

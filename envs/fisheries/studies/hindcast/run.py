@@ -177,7 +177,7 @@ def hindcast(
         target_gap=options.target_gap,
         max_iterations=options.trials,
     )
-    solved = solver.solve(pomdp, seed=options.seed, callback=callback)
+    solved = solver.solve(pomdp, callback=callback)
     obs, act = grids.snap_observation(x), grids.snap_action(h)
     index = reference_actions(model, options.discount, grids, obs)
     index["POMDP"], belief_mean, impossible = _replay(pomdp, solved, obs, act, options.extraction)

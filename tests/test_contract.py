@@ -1,0 +1,66 @@
+"""Every method keeps the contract of :mod:`decide.contract`: its callback stops it, its result
+says why it stopped in the shared words, and a seed goes only to methods that draw numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import decide
+from decide import contract
+from decide.errors import UsageError
+from decide.pomdp.solve import methods, takes_seed
+
+
+def test_stop_reasons_outside_the_vocabulary_are_refused():
+    assert contract.stop_reason("callback") == "callback"
+    with pytest.raises(ValueError, match="time limit"):
+        contract.stop_reason("timeout")
+
+
+def test_task_seeds_repeat_for_a_seed_and_differ_between_tasks():
+    first, again = contract.task_seeds(7, 3), contract.task_seeds(7, 3)
+    draws = [np.random.default_rng(s).integers(2**62) for s in first]
+    assert draws == [np.random.default_rng(s).integers(2**62) for s in again]
+    assert len(set(draws)) == 3
+    rng = np.random.default_rng(7)
+    one, two = contract.task_seeds(rng, 1), contract.task_seeds(rng, 1)
+    assert np.random.default_rng(one[0]).random() != np.random.default_rng(two[0]).random()
+
+
+def test_a_callback_that_returns_true_stops_and_none_does_not():
+    seen = []
+    assert contract.stop_requested(lambda p: seen.append(p) or True, "progress")
+    assert not contract.stop_requested(lambda p: None, "progress")
+    assert not contract.stop_requested(None, "progress") and seen == ["progress"]
+
+
+def test_the_pomdp_registry_holds_the_offline_and_the_online_method():
+    assert set(methods()) == {"pointbased", "pomcp"}
+    assert takes_seed(decide.POMCP()) and not takes_seed(decide.PointBased())
+
+
+def test_the_point_based_solver_stops_on_its_callback_and_takes_no_seed(tmp_path):
+    budget = {"max_iterations": 10**6, "time_limit": 600.0, "report_interval": 1e-9}
+    result = decide.solve(decide.tiger(), "pointbased", callback=lambda p: True, **budget)
+    assert result.stop_reason == "callback" and result.iterations < 10**6
+    assert result.parameters["max_iterations"] == 10**6
+    assert result.to_dataset().attrs["stop_reason"] == "callback"
+    finished = decide.solve(decide.tiger(), "pointbased", max_iterations=10**6)
+    assert finished.stop_reason == "converged"
+    with pytest.raises(UsageError, match="takes no seed"):
+        decide.solve(decide.tiger(), "pointbased", seed=1)
+
+
+def test_a_pomcp_search_stops_on_its_callback_or_its_budget():
+    pomdp = decide.tiger()
+    calls = []
+    stop = lambda info: calls.append(info) or True  # noqa: E731
+    stopped = decide.solve(pomdp, "pomcp", seed=0, callback=stop, n_simulations=2000)
+    stopped.action(pomdp.b0)
+    assert stopped.last_search.stop_reason == "callback"
+    assert stopped.last_search.simulations < 2000 and len(calls) == 1
+    planner = decide.solve(pomdp, "pomcp", seed=0, n_simulations=2000)
+    planner.action(pomdp.b0)
+    assert planner.last_search.stop_reason == "iteration limit"
+    assert planner.last_search.simulations == 2000
