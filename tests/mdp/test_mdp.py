@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from random_mdp import random_mdp
 
 from decide.errors import ModelError
 from decide.mdp import (
@@ -23,13 +24,6 @@ from decide.mdp import (
     soft_value_iteration,
     value_iteration,
 )
-
-
-def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, discount=0.9):
-    T = rng.dirichlet(np.full(n_states, 0.5), size=(n_actions, n_states))
-    R = rng.uniform(0.0, 1.0, size=(n_states, n_actions))
-    return TabularMDP(T, R, discount)
-
 
 # --- exact evaluation ------------------------------------------------------------------------
 

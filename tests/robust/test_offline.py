@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from random_mdp import random_mdp
 
 from decide.errors import ModelError, UsageError
 from decide.mdp import TabularMDP, policy_evaluation, q_values, soft_value_iteration
@@ -21,12 +22,6 @@ from decide.robust.offline import (
     log_likelihood,
 )
 from decide.robust.regularised import regularised_objective, regularised_policy
-
-
-def random_mdp(rng: np.random.Generator, n_states: int, n_actions: int, discount=0.9):
-    T = rng.dirichlet(np.full(n_states, 0.5), size=(n_actions, n_states))
-    R = rng.uniform(0.0, 1.0, size=(n_states, n_actions))
-    return TabularMDP(T, R, discount)
 
 
 def random_behaviour(rng: np.random.Generator, n_states: int, n_actions: int, n: int = 20):
