@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,16 +34,39 @@ def bar(total: float | None, description: str, *, quiet: bool = False, unit: str
 
 
 @contextmanager
+def following(
+    total: float | None,
+    description: str,
+    *,
+    position: Callable[[Any], float],
+    status: Callable[[Any], str] | None = None,
+    quiet: bool = False,
+    unit: str = "it",
+):
+    """A bar that a method's callback moves: yields ``show(progress)``, which puts the bar at
+    ``position(progress)`` and shows ``status(progress)`` beside it. ``show`` returns None, so
+    the method goes on."""
+    with bar(total, description, quiet=quiet, unit=unit) as progress:
+
+        def show(record: Any) -> None:
+            at = position(record)
+            progress.n = at if total is None else min(at, total)
+            progress.set_postfix_str(status(record) if status else "")
+
+        yield show
+
+
 def solver_bar(
     description: str, *, trials: int | None, time_limit: float | None, quiet: bool = False
 ):
     """A bar over a point-based solve: its trial budget, or without one the seconds of its time
     limit. Yields the solve's callback, which moves the bar and shows the bounds at b0."""
-    total, unit = (time_limit, "s") if trials is None else (trials, "trial")
-    with bar(total, description, quiet=quiet, unit=unit) as progress:
-
-        def show(state) -> None:
-            progress.n = min(state.elapsed if trials is None else state.iteration, total)
-            progress.set_postfix_str(f"LB {state.lower_bound:.6g}  UB {state.upper_bound:.6g}")
-
-        yield show
+    by_trials = trials is not None
+    return following(
+        trials if by_trials else time_limit,
+        description,
+        position=(lambda p: p.iteration) if by_trials else (lambda p: p.elapsed),
+        status=lambda p: f"LB {p.lower_bound:.6g}  UB {p.upper_bound:.6g}",
+        quiet=quiet,
+        unit="trial" if by_trials else "s",
+    )

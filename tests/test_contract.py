@@ -64,3 +64,33 @@ def test_a_pomcp_search_stops_on_its_callback_or_its_budget():
     planner.action(pomdp.b0)
     assert planner.last_search.stop_reason == "iteration limit"
     assert planner.last_search.simulations == 2000
+
+
+@pytest.mark.parametrize("method", ["subdivision", "sampling"])
+def test_a_covering_stops_on_its_callback_after_the_level_it_saw(method):
+    from decide.pareto import ParetoProgress, pareto_set
+    from decide.pareto.testproblems import make_problem
+
+    seen: list[ParetoProgress] = []
+    stop = lambda p: seen.append(p) or p.level == 4  # noqa: E731
+    found = pareto_set(make_problem("quadratics", dim=2), method, seed=0, levels=10, callback=stop)
+    assert found.stop_reason == "callback" and len(found.history) == 4
+    assert [p.level for p in seen] == [1, 2, 3, 4] and {p.levels for p in seen} == {10}
+    assert seen[-1].counts.f == found.counts.f and len(seen[-1].boxes) == found.history[-1]
+    full = pareto_set(make_problem("quadratics", dim=2), method, seed=0, levels=4)
+    assert full.stop_reason == "iteration limit" and full.history == found.history
+
+
+def test_recovery_converges_and_continuation_reports_each_start():
+    from decide.pareto import pareto_set
+    from decide.pareto.testproblems import make_problem
+
+    problem = make_problem("quadratics", dim=2)
+    recovered = pareto_set(problem, "sampling", seed=0, levels=8, recover=True)
+    assert recovered.stop_reason == "converged"
+    starts: list[int] = []
+    traced = pareto_set(problem, "continuation", callback=lambda p: starts.append(p.level))
+    assert traced.stop_reason == "converged" and starts and set(starts) <= {1, 2, 3}
+    stopped = pareto_set(problem, "continuation", callback=lambda p: True)
+    assert stopped.stop_reason in ("callback", "converged")  # converged if one start covers all
+    assert len(stopped.points) <= len(traced.points)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from decide import progress
 from decide.cli.common import (
     add_backend,
     add_quiet,
@@ -16,6 +17,7 @@ from decide.cli.common import (
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
+    from decide.pareto import METHODS
     from decide.pareto.testproblems import PROBLEMS
 
     parser = commands.add_parser(
@@ -32,7 +34,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("problem", choices=sorted(PROBLEMS), help="the problem")
     parser.add_argument(
         "--method",
-        choices=("subdivision", "sampling", "continuation"),
+        choices=sorted(METHODS),
         default="subdivision",
         help="the set-oriented method",
     )
@@ -86,18 +88,22 @@ def _options(args: argparse.Namespace, smooth: bool) -> dict:
 
 
 def run_pareto_command(args: argparse.Namespace) -> int:
-    from decide.pareto import hausdorff, pareto_set
+    from decide.pareto import Continuation, hausdorff, pareto_set
     from decide.pareto.testproblems import make_problem
 
     problem = make_problem(args.problem, dim=args.dim)
-    found = pareto_set(
-        problem,
-        args.method,
-        seed=args.seed,
-        recover=args.recover,
+    options = _options(args, problem.smooth)
+    with progress.following(
+        Continuation.starts if args.method == "continuation" else args.levels,
+        f"{args.method} {problem.name}",
+        position=lambda p: p.level,
+        status=lambda p: f"{len(p.boxes)} boxes",
         quiet=args.quiet,
-        **_options(args, problem.smooth),
-    )
+        unit="level",
+    ) as show:
+        found = pareto_set(
+            problem, args.method, seed=args.seed, recover=args.recover, callback=show, **options
+        )
     counts = found.counts
     print(
         f"{problem.name} (d = {problem.dim}, m = {problem.n_obj}), {found.method}: "

@@ -2,15 +2,15 @@
 
 ``pareto_set(problem, method, **options)`` is the entry point; the algorithms are frozen
 dataclasses of their parameters (:class:`Subdivision`, :class:`Sampling`, :class:`Recovery`,
-:class:`Continuation`), each with ``solve(problem, *, seed, callback)``.
+:class:`Continuation`), each with ``solve(problem, *, seed, callback)``; the callback sees a
+:class:`ParetoProgress` after every level and stops the method by returning True.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from decide.contract import Callback, Seed
 from decide.errors import UsageError
 from decide.pareto.boxes import BoxSet
 from decide.pareto.continuation import Continuation
@@ -18,6 +18,7 @@ from decide.pareto.descent import EpsilonDescent, SmoothDescent
 from decide.pareto.indicators import hausdorff, hypervolume, igd
 from decide.pareto.problem import Counts, Evaluator, Problem
 from decide.pareto.recovery import Recovery
+from decide.pareto.report import ParetoProgress
 from decide.pareto.result import ParetoSet
 from decide.pareto.subdivision import Sampling, Subdivision
 
@@ -30,6 +31,7 @@ __all__ = [
     "Counts",
     "EpsilonDescent",
     "Evaluator",
+    "ParetoProgress",
     "ParetoSet",
     "Problem",
     "Recovery",
@@ -47,10 +49,9 @@ def pareto_set(
     problem: Problem,
     method: str = "subdivision",
     *,
-    seed: int | np.random.Generator | None = None,
+    seed: Seed = None,
     recover: bool = False,
-    callback: Any = None,
-    quiet: bool = True,
+    callback: Callback | None = None,
     **options: Any,
 ) -> ParetoSet:
     """A covering of ``problem``'s Pareto set by ``method`` with its parameters as ``options``.
@@ -65,4 +66,4 @@ def pareto_set(
         if method == "continuation":
             raise UsageError("recovery applies to subdivision and sampling, not continuation")
         algorithm = Recovery(algorithm)
-    return algorithm.solve(problem, seed=seed, callback=callback, quiet=quiet)
+    return algorithm.solve(problem, seed=seed, callback=callback)

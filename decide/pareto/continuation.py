@@ -39,10 +39,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from decide.contract import Callback, Seed, stop_requested
 from decide.errors import DecideError, ModelError
 from decide.pareto.boxes import BoxSet
 from decide.pareto.dominance import non_dominated
 from decide.pareto.problem import Evaluator, Problem, require_positive
+from decide.pareto.report import ParetoProgress
 from decide.pareto.result import ParetoSet
 from decide.pareto.starts import start_points
 
@@ -84,12 +86,13 @@ class Continuation:
         self,
         problem: Problem,
         *,
-        seed: int | np.random.Generator | None = None,
-        callback=None,
-        quiet: bool = True,
+        seed: Seed = None,
+        callback: Callback | None = None,
     ) -> ParetoSet:
-        """Trace the critical set from ε-constraint start points; ``callback(1, boxes, X, F)``
-        sees the result (there are no levels)."""
+        """Trace the critical set from ε-constraint start points until every start's curve (or
+        surface) is traced. After each start ``callback`` sees the points so far as a
+        :class:`~decide.pareto.report.ParetoProgress` (level = start) and may stop the tracing
+        by returning True; Ctrl-C also keeps the traces finished before it."""
         if not (problem.has_jac and problem.smooth) or problem.n_obj not in (2, 3):
             raise ModelError(
                 "problem", "continuation needs a smooth problem with 2 or 3 objectives"
@@ -99,28 +102,60 @@ class Continuation:
         depth = np.full(problem.dim, self.depth)
         step = self.step or float(np.min(grid.widths / 2.0**depth))
         rng = np.random.default_rng(seed)
-        X, F = np.empty((0, problem.dim)), np.empty((0, problem.n_obj))
-        for start in self._starts(ev, rng):
-            if start is None or np.any(start.alpha <= 1e-6) or not start.free.any():
-                continue  # no start, or one at the manifold's boundary (e.g. weakly optimal)
-            if len(X) and BoxSet.cover(grid.lower, grid.upper, depth, X).contains(start.x[None])[0]:
-                continue
-            if problem.n_obj == 2:
-                traced = self._march(ev, start, step)
-                values = ev.f(np.array([p.x for p in traced]))
-            else:
-                traced, values = self._search(ev, start, grid, depth, step)
-            X = np.concatenate([X, [p.x for p in traced]])
-            F = np.concatenate([F, values])
+        X, F, reason = self._trace(ev, rng, grid, depth, step, callback)
         if len(X) == 0:
             raise DecideError("continuation: the corrector did not converge at any start point")
         keep = non_dominated(F)
         X, F = X[keep], F[keep]
-        boxes = BoxSet.cover(problem.lower, problem.upper, depth, X)
-        if callback is not None:
-            callback(1, boxes, X, F)
-        params = asdict(self)
-        return ParetoSet(boxes, X, F, ev.counts, problem.name, self.method, params, (len(boxes),))
+        boxes = self._covered(grid, depth, X)
+        return ParetoSet(
+            boxes,
+            X,
+            F,
+            ev.counts,
+            problem.name,
+            self.method,
+            reason,
+            asdict(self),
+            (len(boxes),),
+        )
+
+    def _trace(self, ev: Evaluator, rng, grid: BoxSet, depth, step: float, callback):
+        """The points traced from every start not already covered, their values, and why the
+        tracing stopped (a trace that reached ``max_points`` is an iteration limit)."""
+        problem = ev.problem
+        X, F = np.empty((0, problem.dim)), np.empty((0, problem.n_obj))
+        reason = "converged"
+        try:
+            for level, start in enumerate(self._starts(ev, rng), start=1):
+                if start is None or np.any(start.alpha <= 1e-6) or not start.free.any():
+                    continue  # no start, or one at the manifold's boundary (weakly optimal)
+                if len(X) and self._covered(grid, depth, X).contains(start.x[None])[0]:
+                    continue
+                if problem.n_obj == 2:
+                    traced = self._march(ev, start, step)
+                    values = ev.f(np.array([p.x for p in traced]))
+                else:
+                    traced, values = self._search(ev, start, grid, depth, step)
+                if len(traced) >= self.max_points:
+                    reason = "iteration limit"
+                X = np.concatenate([X, [p.x for p in traced]])
+                F = np.concatenate([F, values])
+                report = ParetoProgress(
+                    level, self.starts, self._covered(grid, depth, X), X, F, ev.counts
+                )
+                if stop_requested(callback, report) and level < self.starts:
+                    reason = "callback"
+                    break
+        except KeyboardInterrupt:
+            if len(X) == 0:
+                raise
+            reason = "interrupted"
+        return X, F, reason
+
+    @staticmethod
+    def _covered(grid: BoxSet, depth: np.ndarray, X: np.ndarray) -> BoxSet:
+        return BoxSet.cover(grid.lower, grid.upper, depth, X)
 
     def _starts(self, ev: Evaluator, rng: np.random.Generator):
         """The corrected start points (None where the corrector fails)."""

@@ -12,11 +12,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from decide.contract import Callback, Seed
 from decide.pareto.dominance import nearly_non_dominated
 from decide.pareto.evaluate import map_points, values
 from decide.pareto.problem import Problem, require_positive
 from decide.pareto.result import ParetoSet
-from decide.pareto.subdivision import Callback, Sampling, Subdivision
+from decide.pareto.subdivision import Sampling, Subdivision
 
 
 @dataclass(frozen=True)
@@ -33,24 +34,24 @@ class Recovery:
         require_positive(self, "points_per_box", "rounds")
 
     def solve(
-        self,
-        problem: Problem,
-        *,
-        seed: int | np.random.Generator | None = None,
-        callback: Callback | None = None,
-        quiet: bool = True,
+        self, problem: Problem, *, seed: Seed = None, callback: Callback | None = None
     ) -> ParetoSet:
+        """The base covering, recovered; a base stopped by its callback or by Ctrl-C is
+        returned as it is."""
         rng = np.random.default_rng(seed)
-        found = self.base.solve(problem, seed=rng, callback=callback, quiet=quiet)
+        found = self.base.solve(problem, seed=rng, callback=callback)
+        if found.stop_reason in ("callback", "interrupted"):
+            return found
         return self.recover(problem, found, rng)
 
     def recover(self, problem: Problem, found: ParetoSet, rng: np.random.Generator) -> ParetoSet:
         """``found`` with the neighbouring boxes that hold non-dominated points added."""
         boxes, points, vals, counts = found.boxes, found.points, found.values, found.counts
-        added = 0
+        added, reason = 0, "iteration limit"
         for _ in range(self.rounds):
             candidates = boxes.neighbours()
             if len(candidates) == 0:
+                reason = "converged"
                 break
             X = candidates.sample(self.points_per_box, rng)
             (F,) = map_points(
@@ -59,6 +60,7 @@ class Recovery:
             eta = self.base.tolerance(X, F, boxes)
             new = nearly_non_dominated(np.concatenate([vals, F]), eta)[len(vals) :]
             if not new.any():
+                reason = "converged"
                 break
             found_in = np.unique(candidates.locate(X[new]))
             boxes = boxes | candidates.select(found_in)
@@ -77,5 +79,6 @@ class Recovery:
             points=points,
             values=vals,
             method=self.method,
+            stop_reason=reason,
             parameters=parameters,
         )

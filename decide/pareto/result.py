@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from decide.contract import stop_reason
 from decide.pareto.boxes import BoxSet
 from decide.pareto.dominance import non_dominated
 from decide.pareto.problem import Counts
@@ -30,8 +31,12 @@ class ParetoSet:
     counts: Counts
     problem: str
     method: str
+    stop_reason: str
     parameters: dict[str, Any] = field(default_factory=dict)
     history: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        stop_reason(self.stop_reason)
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -109,6 +114,7 @@ class ParetoSet:
             self.problem,
             self.method,
             self.parameters,
+            stop_reason=self.stop_reason,
             lower=self.boxes.lower,
             upper=self.boxes.upper,
             depth=self.boxes.depth,

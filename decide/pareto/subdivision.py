@@ -18,14 +18,13 @@ the last level drops weakly optimal images (docs/pareto.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from functools import partial
 from typing import Any
 
 import numpy as np
 
-from decide import progress
+from decide.contract import Callback, Seed, stop_requested
 from decide.errors import DecideError, ModelError
 from decide.parallel import Backend, session
 from decide.pareto.boxes import BoxSet
@@ -33,11 +32,9 @@ from decide.pareto.descent import EpsilonDescent, SmoothDescent, weakly_dominate
 from decide.pareto.dominance import nearly_non_dominated, non_dominated
 from decide.pareto.evaluate import images, map_points, values
 from decide.pareto.problem import Counts, Problem, require_positive
+from decide.pareto.report import ParetoProgress
 from decide.pareto.result import ParetoSet
 from decide.pareto.tolerance import box_tolerance
-
-#: ``callback(level, boxes, points, values)`` after every level.
-Callback = Callable[[int, BoxSet, np.ndarray, np.ndarray], None]
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,7 @@ class _Covering:
             raise ModelError("sampling", f"expected 'random' or 'grid', got {self.sampling!r}")
 
     def parameters(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if k != "backend"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "backend"}
         return {k: (repr(v) if not isinstance(v, (int, float, str)) else v) for k, v in out.items()}
 
     def tolerance(self, X: np.ndarray, F: np.ndarray, boxes: BoxSet) -> np.ndarray:
@@ -71,45 +68,49 @@ class _Covering:
         return boxes.sample(self.points_per_box, rng)
 
     def solve(
-        self,
-        problem: Problem,
-        *,
-        seed: int | np.random.Generator | None = None,
-        callback: Callback | None = None,
-        quiet: bool = True,
+        self, problem: Problem, *, seed: Seed = None, callback: Callback | None = None
     ) -> ParetoSet:
-        """Refine the covering for ``levels`` levels (Ctrl-C returns the last finished level).
+        """Refine the covering for ``levels`` levels. After each level ``callback`` sees a
+        :class:`~decide.pareto.report.ParetoProgress` and may stop the refinement by returning
+        True; Ctrl-C also keeps the last finished level.
 
         Worker processes or a scheduler connection are set up once for all the levels."""
         with session(self.backend) as backend:
-            return replace(self, backend=backend)._levels(problem, seed, callback, quiet)
+            return replace(self, backend=backend)._levels(problem, seed, callback)
 
-    def _levels(self, problem: Problem, seed, callback: Callback | None, quiet: bool) -> ParetoSet:
+    def _levels(self, problem: Problem, seed: Seed, callback: Callback | None) -> ParetoSet:
         rng = np.random.default_rng(seed)
         counts = Counts.of(problem)
         boxes = BoxSet.domain(problem.lower, problem.upper)
         points = np.empty((0, problem.dim))
         vals = np.empty((0, problem.n_obj))
         history: list[int] = []
-        parameters = self.parameters()
-        with progress.bar(self.levels, f"{self.method} {problem.name}", quiet=quiet) as bar:
-            try:
-                for level in range(1, self.levels + 1):
-                    boxes, points, vals = self.refine(problem, boxes.subdivide(), rng, counts)
-                    if len(boxes) == 0:
-                        raise DecideError(f"level {level}: every box was discarded")
-                    history.append(len(boxes))
-                    bar.update(1)
-                    bar.set_postfix(boxes=len(boxes))
-                    if callback is not None:
-                        callback(level, boxes, points, vals)
-            except KeyboardInterrupt:
-                if not history:
-                    raise
-                parameters["interrupted_after_level"] = len(history)
+        reason = "iteration limit"
+        try:
+            for level in range(1, self.levels + 1):
+                boxes, points, vals = self.refine(problem, boxes.subdivide(), rng, counts)
+                if len(boxes) == 0:
+                    raise DecideError(f"level {level}: every box was discarded")
+                history.append(len(boxes))
+                report = ParetoProgress(level, self.levels, boxes, points, vals, counts)
+                if stop_requested(callback, report) and level < self.levels:
+                    reason = "callback"
+                    break
+        except KeyboardInterrupt:
+            if not history:
+                raise
+            reason = "interrupted"
         boxes, points, vals = self.finish(problem, boxes, points, vals, counts)
         return ParetoSet(
-            boxes, points, vals, counts, problem.name, self.method, parameters, tuple(history)
+            boxes,
+            points,
+            vals,
+            counts,
+            problem.name,
+            self.method,
+            reason,
+            self.parameters(),
+            tuple(history),
         )
 
     def refine(

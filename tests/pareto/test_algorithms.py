@@ -161,13 +161,14 @@ def test_counts_of_different_problems_do_not_add():
 def test_ctrl_c_keeps_the_last_finished_level():
     problem = make_problem("quadratics", dim=2)
 
-    def stop(level, boxes, points, values):
-        if level == 3:
+    def stop(report):
+        if report.level == 3:
             raise KeyboardInterrupt
 
     found = pareto_set(problem, "subdivision", seed=0, levels=10, callback=stop)
-    assert found.parameters["interrupted_after_level"] == 3
+    assert found.stop_reason == "interrupted" and found.history == found.history[:3]
     assert found.boxes.level == 3 and found.to_dataset().sizes["box"] == len(found)
+    assert found.to_dataset().attrs["stop_reason"] == "interrupted"
 
 
 def test_unknown_options_raise_type_error():
