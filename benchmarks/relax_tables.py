@@ -17,7 +17,7 @@ from pathlib import Path
 import xarray as xr
 
 from decide import results
-from decide.cli.tune import DEFAULT_METHODS, make_sequence
+from decide.envs.pde.linear_sequences import PUBLISHED_METHODS, make_sequence
 from decide.tuning import summary, tune
 
 # Totals of the reference page (../shared/reference/relax.md).
@@ -63,7 +63,7 @@ def run_experiment(name: str, length: int) -> xr.Dataset:
     experiment = "heat" if kind == "heat" else name
     nx = int(name.split("-")[1]) if kind == "heat" else 25
     sequence = make_sequence(experiment, length=length, nx=nx)
-    return tune(sequence, DEFAULT_METHODS[kind], trials=TRIALS[kind], seed=1)
+    return tune(sequence, PUBLISHED_METHODS[experiment], trials=TRIALS[kind], seed=1)
 
 
 def print_table(name: str, ds: xr.Dataset, seconds: float) -> None:

@@ -35,22 +35,24 @@ def bar(total: float | None, description: str, *, quiet: bool = False, unit: str
 
 @contextmanager
 def following(
-    total: float | None,
     description: str,
     *,
     position: Callable[[Any], float],
+    total: float | Callable[[Any], float] | None = None,
     status: Callable[[Any], str] | None = None,
     quiet: bool = False,
     unit: str = "it",
 ):
     """A bar that a method's callback moves: yields ``show(progress)``, which puts the bar at
-    ``position(progress)`` and shows ``status(progress)`` beside it. ``show`` returns None, so
-    the method goes on."""
-    with bar(total, description, quiet=quiet, unit=unit) as progress:
+    ``position(progress)`` of ``total`` (a number, or read from the progress record) and shows
+    ``status(progress)`` beside it. ``show`` returns None, so the method goes on."""
+    with bar(None if callable(total) else total, description, quiet=quiet, unit=unit) as progress:
 
         def show(record: Any) -> None:
+            if callable(total):
+                progress.total = total(record)
             at = position(record)
-            progress.n = at if total is None else min(at, total)
+            progress.n = at if progress.total is None else min(at, progress.total)
             progress.set_postfix_str(status(record) if status else "")
 
         yield show
@@ -63,8 +65,8 @@ def solver_bar(
     limit. Yields the solve's callback, which moves the bar and shows the bounds at b0."""
     by_trials = trials is not None
     return following(
-        trials if by_trials else time_limit,
         description,
+        total=trials if by_trials else time_limit,
         position=(lambda p: p.iteration) if by_trials else (lambda p: p.elapsed),
         status=lambda p: f"LB {p.lower_bound:.6g}  UB {p.upper_bound:.6g}",
         quiet=quiet,

@@ -94,3 +94,33 @@ def test_recovery_converges_and_continuation_reports_each_start():
     stopped = pareto_set(problem, "continuation", callback=lambda p: True)
     assert stopped.stop_reason in ("callback", "converged")  # converged if one start covers all
     assert len(stopped.points) <= len(traced.points)
+
+
+def test_a_tuning_stopped_by_its_callback_keeps_its_finished_trials():
+    from decide.envs.pde.linear_sequences import OffsetLaplacian
+    from decide.tuning import TuneProgress, tune
+
+    sequence = OffsetLaplacian(variance="high", m=4, length=5)
+    seen: list[TuneProgress] = []
+    stop = lambda p: seen.append(p) or (p.trial == 1 and p.solves == 13)  # noqa: E731
+    ds = tune(sequence, ["omega-1", "chebcb"], trials=3, seed=0, callback=stop)
+    assert ds.attrs["stop_reason"] == "callback" and ds.sizes["trial"] == 1
+    assert [p.solves for p in seen] == list(range(1, 14)) and {p.total for p in seen} == {30}
+    full = tune(sequence, ["omega-1", "chebcb"], trials=1, seed=0)
+    assert full.attrs["stop_reason"] == "iteration limit"
+    assert (full["iterations"].values == ds["iterations"].values).all()
+    with pytest.raises(decide.errors.DecideError, match="first trial"):
+        tune(sequence, ["omega-1"], callback=lambda p: True)
+
+
+def test_every_tuning_strategy_runs_and_only_learners_draw_numbers():
+    from decide.envs.pde.linear_sequences import HeatSequence
+    from decide.tuning import LEARNERS, METHODS, tune
+
+    sequence = HeatSequence(nx=6, length=3)
+    ds = tune(sequence, list(METHODS), arms=[1.0, 1.5], trials=2, seed=0)
+    assert ds.sizes == {"trial": 2, "strategy": len(METHODS), "instance": 3, "arm": 2}
+    assert (ds["converged"] == 1).all()
+    deterministic = [m for m in METHODS if m not in LEARNERS]
+    first, second = (ds["iterations"].sel(strategy=deterministic, trial=t) for t in (0, 1))
+    assert (first == second).all() and set(LEARNERS) < set(METHODS)

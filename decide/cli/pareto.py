@@ -88,15 +88,15 @@ def _options(args: argparse.Namespace, smooth: bool) -> dict:
 
 
 def run_pareto_command(args: argparse.Namespace) -> int:
-    from decide.pareto import Continuation, hausdorff, pareto_set
+    from decide.pareto import hausdorff, pareto_set
     from decide.pareto.testproblems import make_problem
 
     problem = make_problem(args.problem, dim=args.dim)
     options = _options(args, problem.smooth)
     with progress.following(
-        Continuation.starts if args.method == "continuation" else args.levels,
         f"{args.method} {problem.name}",
         position=lambda p: p.level,
+        total=lambda p: p.levels,
         status=lambda p: f"{len(p.boxes)} boxes",
         quiet=args.quiet,
         unit="level",

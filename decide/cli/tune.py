@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from decide import progress
 from decide.cli.common import add_quiet, formatter, output_path, positive_int, write_dataset
-from decide.errors import UsageError
-from decide.tuning import LEARNERS, METHODS, summary, tune
-
-EXPERIMENTS = ("offset-high", "offset-low", "heat")
-DEFAULT_METHODS = {
-    "offset": ("omega-1", "best-fixed", *LEARNERS, "young"),
-    "heat": ("cg", "omega-1", "best-fixed", *LEARNERS, "per-step-best"),
-}
+from decide.tuning import METHODS, summary, tune
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
+    from decide.envs.pde.linear_sequences import EXPERIMENTS
+
     parser = commands.add_parser(
         "tune",
         help="bandit-tuned solver parameters across a sequence of linear systems",
@@ -57,21 +53,20 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run_tune_command)
 
 
-def make_sequence(experiment: str, *, length: int, grid: int = 10, nx: int = 25):
-    """The sequence of linear systems of ``experiment``."""
-    from decide.envs.pde.linear_sequences import HeatSequence, OffsetLaplacian
-
-    if experiment.startswith("offset-"):
-        return OffsetLaplacian(variance=experiment.removeprefix("offset-"), m=grid, length=length)
-    if experiment == "heat":
-        return HeatSequence(nx=nx, length=length)
-    raise UsageError(f"unknown experiment {experiment!r}; expected one of {EXPERIMENTS}")
-
-
 def run_tune_command(args: argparse.Namespace) -> int:
+    from decide.envs.pde.linear_sequences import PUBLISHED_METHODS, make_sequence
+
     sequence = make_sequence(args.experiment, length=args.length, grid=args.grid, nx=args.nx)
-    methods = args.methods or DEFAULT_METHODS[args.experiment.split("-")[0]]
-    ds = tune(sequence, methods, trials=args.trials, seed=args.seed, quiet=args.quiet)
+    methods = args.methods or PUBLISHED_METHODS[args.experiment]
+    with progress.following(
+        f"tune {sequence.name}",
+        position=lambda p: p.solves,
+        total=lambda p: p.total,
+        status=lambda p: f"trial {p.trial + 1}/{args.trials} {p.method}",
+        quiet=args.quiet,
+        unit="solve",
+    ) as show:
+        ds = tune(sequence, methods, trials=args.trials, seed=args.seed, callback=show)
     print_table(ds)
     if args.plot is not None:
         from decide.tuning.plot import plot_tuning

@@ -8,7 +8,7 @@ import numpy as np
 import xarray as xr
 
 from decide._atomic import save_figure
-from decide.tuning.learning import LEARNERS
+from decide.tuning.strategies import LEARNERS
 
 REFERENCES = ("young", "per-step-best")
 

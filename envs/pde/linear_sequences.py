@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from decide.errors import ModelError
+from decide.errors import ModelError, UsageError
 from decide.linalg import CSRSystem, poisson_2d, prepare
+from decide.tuning import LEARNERS
 
 OFFSET_BETA = {"high": (0.5, 1.5), "low": (2.0, 6.0)}
 
@@ -133,3 +134,22 @@ class HeatSequence:
     def advance(self, x: np.ndarray) -> None:
         self._u = x
         self.t += self.dt
+
+
+#: The experiments of the paper: offset systems at high or low context variance, and heat.
+EXPERIMENTS = ("offset-high", "offset-low", "heat")
+#: The strategies of the published table of each experiment.
+PUBLISHED_METHODS = {
+    "offset-high": ("omega-1", "best-fixed", *LEARNERS, "young"),
+    "offset-low": ("omega-1", "best-fixed", *LEARNERS, "young"),
+    "heat": ("cg", "omega-1", "best-fixed", *LEARNERS, "per-step-best"),
+}
+
+
+def make_sequence(experiment: str, *, length: int, grid: int = 10, nx: int = 25):
+    """The sequence of linear systems of ``experiment``."""
+    if experiment.startswith("offset-"):
+        return OffsetLaplacian(variance=experiment.removeprefix("offset-"), m=grid, length=length)
+    if experiment == "heat":
+        return HeatSequence(nx=nx, length=length)
+    raise UsageError(f"unknown experiment {experiment!r}; expected one of {EXPERIMENTS}")
