@@ -52,7 +52,7 @@ from decide.envs.fisheries.studies.constrained.plan import fisheries_cmdp
 from decide.envs.fisheries.studies.proxy.run import OBJECTIVES, run_proxy_study
 from decide.parallel import Backend, session
 from decide.results import parameters, standard_error
-from decide.robust.constrained import lagrangian_plan, least_failure_probability, lp_plan
+from decide.robust.constrained import Lagrangian, LinearProgramme, least_failure_probability
 from decide.robust.curves import EarlyStopping, best_of_n_kl, fit_curve
 
 SECTIONS = ("proxy", "curves", "choose", "constrained", "filter", "l1", "offline")
@@ -219,9 +219,9 @@ def choose_section(args) -> None:
 # ---------------------------------------------------------------- constrained
 
 
-def timed(func: Callable, *args):
+def timed(func: Callable, *args, **kwargs):
     start = time.perf_counter()
-    out = func(*args)
+    out = func(*args, **kwargs)
     return out, time.perf_counter() - start
 
 
@@ -236,15 +236,15 @@ def constrained_section(args) -> None:
     for n_grid in grids:
         cmdp = fisheries_cmdp(n_grid=n_grid, horizon=horizon)
         least = least_failure_probability(cmdp)
-        free = lagrangian_plan(cmdp, 1.0)
+        free = Lagrangian().solve(cmdp, delta=1.0)
         print(
             f"{n_grid:>4} least P = {least:.4f}, unconstrained P = {free.failure_probability:.4f}"
             f" (NPV {free.value:.5f})"
         )
         deltas = {"least + 0.01": least + 0.01, "halfway": 0.5 * (least + free.failure_probability)}
         for name, delta in deltas.items():
-            lp, t_lp = timed(lp_plan, cmdp, delta)
-            lagrange, t_lagrange = timed(lagrangian_plan, cmdp, delta)
+            lp, t_lp = timed(LinearProgramme().solve, cmdp, delta=delta)
+            lagrange, t_lagrange = timed(Lagrangian().solve, cmdp, delta=delta)
             gap = (lp.value - lagrange.value) / abs(lp.value)
             print(
                 f"{n_grid:>4} {f'{name} {delta:.4f}':<16}{lp.value:>10.5f}{lagrange.value:>11.5f}"

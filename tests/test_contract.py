@@ -124,3 +124,20 @@ def test_every_tuning_strategy_runs_and_only_learners_draw_numbers():
     deterministic = [m for m in METHODS if m not in LEARNERS]
     first, second = (ds["iterations"].sel(strategy=deterministic, trial=t) for t in (0, 1))
     assert (first == second).all() and set(LEARNERS) < set(METHODS)
+
+
+def test_the_lagrangian_plan_stops_on_its_callback_and_stays_feasible():
+    from decide.envs.fisheries.studies.constrained.plan import fisheries_cmdp
+    from decide.robust.constrained import METHODS, Lagrangian, least_failure_probability
+
+    cmdp = fisheries_cmdp(n_grid=20, horizon=10)
+    delta = least_failure_probability(cmdp) + 0.05
+    steps = []
+    stopped = Lagrangian().solve(cmdp, delta=delta, callback=lambda s: steps.append(s) or True)
+    assert stopped.stop_reason == "callback" and len(stopped.history) == len(steps) == 1
+    assert stopped.failure_probability <= delta + 1e-12
+    plans = {name: method().solve(cmdp, delta=delta) for name, method in METHODS.items()}
+    assert {plan.stop_reason for plan in plans.values()} == {"converged"}
+    assert plans["lagrangian"].value == pytest.approx(plans["lp"].value, rel=1e-6)
+    budget = Lagrangian(max_iterations=3).solve(cmdp, delta=delta)
+    assert budget.stop_reason == "iteration limit" and len(budget.history) == 3

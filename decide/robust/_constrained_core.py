@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
+from decide.contract import stop_reason
 from decide.errors import ModelError, UsageError
 from decide.mdp.model import SUM_TOLERANCE, TabularMDP, _check_rows, _real_array
 
@@ -147,6 +148,8 @@ class ConstrainedPlan:
         The Lagrangian method's evaluations of the dual, in order (empty for the LP).
     method : str
         ``"lp"`` or ``"lagrangian"``.
+    stop_reason : str
+        Why the method stopped, in :data:`decide.contract.STOP_REASONS`' words.
     """
 
     policies: tuple[np.ndarray, ...]
@@ -156,6 +159,10 @@ class ConstrainedPlan:
     lambda_: float
     history: tuple[DualStep, ...]
     method: str
+    stop_reason: str
+
+    def __post_init__(self) -> None:
+        stop_reason(self.stop_reason)
 
     def draw(self, seed: int | np.random.Generator) -> np.ndarray:
         """The policy to follow for one episode, drawn with probabilities ``weights``."""

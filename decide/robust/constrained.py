@@ -22,9 +22,12 @@ This module is the public interface; the work is done in
 - :mod:`decide.robust._constrained_core`: the model (:class:`ConstrainedMDP`), plans, exact
   evaluation (:func:`evaluate`) and backward induction (:func:`least_failure_probability`);
 - :mod:`decide.robust.constrained_lp`: the exact optimum as a linear programme over occupation
-  measures (:func:`lp_plan`);
+  measures (:class:`LinearProgramme`);
 - :mod:`decide.robust.constrained_lagrangian`: the Lagrangian dual (:func:`dual_value`) and
-  dual ascent with bisection, mixing two deterministic policies (:func:`lagrangian_plan`).
+  dual ascent with bisection, mixing two deterministic policies (:class:`Lagrangian`).
+
+Both methods are frozen dataclasses of their parameters, named in :data:`METHODS`, with
+``solve(cmdp, *, delta)`` (the Lagrangian method also takes a ``callback``).
 """
 
 from __future__ import annotations
@@ -37,17 +40,20 @@ from decide.robust._constrained_core import (
     least_failure_probability,
     state_distributions,
 )
-from decide.robust.constrained_lagrangian import dual_value, lagrangian_plan
-from decide.robust.constrained_lp import lp_plan
+from decide.robust.constrained_lagrangian import Lagrangian, dual_value
+from decide.robust.constrained_lp import LinearProgramme
+
+METHODS = {"lp": LinearProgramme, "lagrangian": Lagrangian}
 
 __all__ = [
+    "METHODS",
     "ConstrainedMDP",
     "ConstrainedPlan",
     "DualStep",
+    "Lagrangian",
+    "LinearProgramme",
     "dual_value",
     "evaluate",
-    "lagrangian_plan",
     "least_failure_probability",
-    "lp_plan",
     "state_distributions",
 ]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from decide.contract import Callback, stop_requested
 from decide.errors import UsageError
 from decide.robust._constrained_core import (
     ConstrainedMDP,
@@ -35,7 +36,7 @@ from decide.robust._constrained_core import (
     safest_policy,
 )
 
-__all__ = ["dual_value", "lagrangian_plan"]
+__all__ = ["Lagrangian", "dual_value"]
 
 
 def _check_finite(name: str, value: float, *, positive: bool = False) -> None:
@@ -80,14 +81,8 @@ def _mixed(q: float, risky: _Response, safe: _Response) -> tuple[float, float]:
     return q * risky.value + (1 - q) * safe.value, q * risky.failure + (1 - q) * safe.failure
 
 
-def lagrangian_plan(
-    cmdp: ConstrainedMDP,
-    delta: float,
-    *,
-    iterations: int = 100,
-    step: float = 1.0,
-    tolerance: float = 1e-10,
-) -> ConstrainedPlan:
+@dataclass(frozen=True)
+class Lagrangian:
     r"""The constrained optimum by dual ascent on the multiplier λ of the failure constraint.
 
     Each λ is answered by the deterministic policy :math:`\pi_\lambda` that maximises
@@ -114,87 +109,110 @@ def lagrangian_plan(
 
     The search stops when the duality gap :math:`\min_k g(\lambda_k) - V_{\text{mix}}` (a
     certificate: the mixture is feasible, every :math:`g(\lambda_k)` is an upper bound) is at
-    most ``tolerance`` · max(1, |g|), or after ``iterations`` evaluations of the dual. If the
+    most ``tolerance`` · max(1, |g|), or after ``max_iterations`` evaluations of the dual. If the
     bracket is not closed by then, the safest policy (least failure probability) is mixed in.
 
-    Parameters
-    ----------
-    cmdp : ConstrainedMDP
-    delta : float
-        The bound on the failure probability, in [0, 1].
-    iterations : int
-        Most evaluations of the dual.
-    step : float
-        First subgradient step η₀ > 0.
-    tolerance : float
-        Relative duality gap at which to stop.
-
-    Returns
-    -------
-    ConstrainedPlan
-        One deterministic policy when the constraint does not bind (λ = 0), otherwise two with
-        weights (q, 1 − q); ``lambda_`` is the λ with the least dual value seen.
-
-    Raises
-    ------
-    UsageError
-        If δ is below :func:`least_failure_probability`, or on bad options.
+    ``callback(step)`` sees each :class:`DualStep`; True stops the search, which then mixes
+    what it has as if its budget had run out. The plan's ``stop_reason`` says what ended it
+    (Ctrl-C is not caught: a search of 100 evaluations takes seconds on the fisheries model).
     """
-    delta = check_delta(delta)
-    if not is_positive_int(iterations):
-        raise UsageError(f"iterations: expected an integer ≥ 1, got {iterations}")
-    _check_finite("step", step, positive=True)
-    _check_finite("tolerance", tolerance)
-    require_feasible(cmdp, delta)
-    history: list[DualStep] = []
 
-    def respond(lambda_: float, phase: str) -> _Response:
-        policy = _best_response(cmdp, lambda_)
-        value, failure = evaluate_unchecked(cmdp, policy)
-        history.append(
-            DualStep(lambda_, value, failure, value - lambda_ * (failure - delta), phase)
-        )
+    max_iterations: int = 100
+    step: float = 1.0
+    tolerance: float = 1e-10
+
+    method = "lagrangian"
+
+    def __post_init__(self) -> None:
+        if not is_positive_int(self.max_iterations):
+            raise UsageError(f"max_iterations: expected an integer ≥ 1, got {self.max_iterations}")
+        _check_finite("step", self.step, positive=True)
+        _check_finite("tolerance", self.tolerance)
+
+    def solve(
+        self, cmdp: ConstrainedMDP, *, delta: float, callback: Callback | None = None
+    ) -> ConstrainedPlan:
+        """One deterministic policy when the constraint does not bind (λ = 0), otherwise two
+        with weights (q, 1 − q); ``lambda_`` is the λ with the least dual value seen. A
+        UsageError names the least failure probability when ``delta`` is below it."""
+        delta = check_delta(delta)
+        require_feasible(cmdp, delta)
+        return _DualSearch(self, cmdp, delta, callback).run()
+
+
+class _DualSearch:
+    """One run of :class:`Lagrangian`: the dual evaluations so far and why it stopped."""
+
+    def __init__(self, options: Lagrangian, cmdp: ConstrainedMDP, delta: float, callback):
+        self.options, self.cmdp, self.delta, self.callback = options, cmdp, delta, callback
+        self.history: list[DualStep] = []
+        self.reason: str | None = None  # "callback" once the callback asked to stop
+
+    def respond(self, lambda_: float, phase: str) -> _Response:
+        policy = _best_response(self.cmdp, lambda_)
+        value, failure = evaluate_unchecked(self.cmdp, policy)
+        step = DualStep(lambda_, value, failure, value - lambda_ * (failure - self.delta), phase)
+        self.history.append(step)
+        if stop_requested(self.callback, step):
+            self.reason = "callback"
         return _Response(lambda_, policy, value, failure)
 
-    def plan(
-        responses: tuple[_Response, ...], weights: tuple[float, ...], value: float, failure: float
-    ) -> ConstrainedPlan:
+    def may_go_on(self) -> bool:
+        return self.reason is None and len(self.history) < self.options.max_iterations
+
+    def plan(self, responses, weights, value: float, failure: float, reason: str):
         return ConstrainedPlan(
             policies=tuple(r.policy for r in responses),
             weights=np.array(weights),
             value=value,
             failure_probability=failure,
-            lambda_=min(history, key=lambda s: s.dual_value).lambda_,
-            history=tuple(history),
-            method="lagrangian",
+            lambda_=min(self.history, key=lambda s: s.dual_value).lambda_,
+            history=tuple(self.history),
+            method=Lagrangian.method,
+            stop_reason=reason if reason == "converged" else self.reason or reason,
         )
 
-    low = respond(0.0, "bracket")
-    if low.failure <= delta:
-        return plan((low,), (1.0,), low.value, low.failure)
-    high: _Response | None = None
-    eta = float(step)
-    while high is None and len(history) < iterations:
-        response = respond(max(0.0, low.lambda_ + eta * (low.failure - delta)), "bracket")
-        if response.failure <= delta:
-            high = response
-        else:
-            low, eta = response, 2.0 * eta
-    if high is None:
-        safest = safest_policy(cmdp)
-        high = _Response(np.inf, safest, *evaluate_unchecked(cmdp, safest))
-    while len(history) < iterations and np.isfinite(high.lambda_):
-        mixed_value = _mixed(_risky_weight(low, high, delta), low, high)[0]
-        bound = min(s.dual_value for s in history)
-        if bound - mixed_value <= tolerance * max(1.0, abs(bound)):
-            break
-        middle = 0.5 * (low.lambda_ + high.lambda_)
-        if not low.lambda_ < middle < high.lambda_:
-            break  # the bracket cannot be split in floating point
-        response = respond(middle, "bisect")
-        if response.failure <= delta:
-            high = response
-        else:
-            low = response
-    q = _risky_weight(low, high, delta)
-    return plan((low, high), (q, 1.0 - q), *_mixed(q, low, high))
+    def run(self) -> ConstrainedPlan:
+        low = self.respond(0.0, "bracket")
+        if low.failure <= self.delta:
+            return self.plan((low,), (1.0,), low.value, low.failure, "converged")
+        low, high, reason = self.bisect(*self.bracket(low))
+        q = _risky_weight(low, high, self.delta)
+        return self.plan((low, high), (q, 1.0 - q), *_mixed(q, low, high), reason)
+
+    def bracket(self, low: _Response) -> tuple[_Response, _Response]:
+        """Subgradient steps with a doubling step until a feasible λ; the safest policy stands
+        in for it if none is found."""
+        high, eta = None, float(self.options.step)
+        while high is None and self.may_go_on():
+            response = self.respond(
+                max(0.0, low.lambda_ + eta * (low.failure - self.delta)), "bracket"
+            )
+            if response.failure <= self.delta:
+                high = response
+            else:
+                low, eta = response, 2.0 * eta
+        if high is None:
+            safest = safest_policy(self.cmdp)
+            high = _Response(np.inf, safest, *evaluate_unchecked(self.cmdp, safest))
+        return low, high
+
+    def bisect(self, low: _Response, high: _Response) -> tuple[_Response, _Response, str]:
+        """Halve the bracket until the duality gap certifies the mixture; with the safest
+        policy standing in for a feasible λ there is no bracket to halve."""
+        while np.isfinite(high.lambda_):
+            mixed_value = _mixed(_risky_weight(low, high, self.delta), low, high)[0]
+            bound = min(s.dual_value for s in self.history)
+            if bound - mixed_value <= self.options.tolerance * max(1.0, abs(bound)):
+                return low, high, "converged"
+            middle = 0.5 * (low.lambda_ + high.lambda_)
+            if not low.lambda_ < middle < high.lambda_:
+                return low, high, "converged"  # the bracket cannot be split in floating point
+            if not self.may_go_on():
+                break
+            response = self.respond(middle, "bisect")
+            if response.failure <= self.delta:
+                high = response
+            else:
+                low = response
+        return low, high, "iteration limit"

@@ -23,6 +23,8 @@ and the policy is recovered as :math:`\pi_t(a \mid s) = x_t(s, a) / \sum_b x_t(s
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog
@@ -35,7 +37,7 @@ from decide.robust._constrained_core import (
     require_feasible,
 )
 
-__all__ = ["lp_plan"]
+__all__ = ["LinearProgramme"]
 
 #: Entries of T at or below this are left out of the LP, as HiGHS would (its small_matrix_value).
 SMALL_ENTRY = 1e-9
@@ -90,7 +92,8 @@ def _recover_policy(cmdp: ConstrainedMDP, alive: np.ndarray, x: np.ndarray) -> n
     return policy
 
 
-def lp_plan(cmdp: ConstrainedMDP, delta: float) -> ConstrainedPlan:
+@dataclass(frozen=True)
+class LinearProgramme:
     r"""The exact constrained optimum: a linear programme over occupation measures.
 
     .. math::
@@ -113,57 +116,52 @@ def lp_plan(cmdp: ConstrainedMDP, delta: float) -> ConstrainedPlan:
     (``small_matrix_value``), so the LP's numbers can differ from :func:`evaluate` of its
     policy by about that much per step.
 
-    Parameters
-    ----------
-    cmdp : ConstrainedMDP
-    delta : float
-        The bound on the failure probability, in [0, 1].
-
-    Returns
-    -------
-    ConstrainedPlan
-        One randomised policy; ``value`` and ``failure_probability`` are the LP's (computed
-        from x with the exact R and c); ``lambda_`` is the constraint's dual value.
-
-    Raises
-    ------
-    UsageError
-        If δ is below :func:`least_failure_probability` (the message gives that value).
+    HiGHS runs to its optimum without reporting on the way, so ``solve`` takes no callback
+    (and no seed: nothing is drawn).
     """
-    delta = check_delta(delta)
-    least = require_feasible(cmdp, delta)
-    alive = np.flatnonzero(~cmdp.failure)
-    discounts = cmdp.mdp.discount ** np.arange(cmdp.horizon)
-    reward = (discounts[:, None, None] * cmdp.mdp.R[alive][None]).ravel()
-    entry = np.tile(cmdp.entry[alive].ravel(), cmdp.horizon)
-    A_eq = _flow_matrix(cmdp, alive)
-    padding = np.zeros(A_eq.shape[1] - reward.size)  # for the shared-row variables z, if any
-    b_eq = np.zeros(A_eq.shape[0])
-    b_eq[: alive.size] = cmdp.initial[alive]
-    kept_entry = np.where(entry > SMALL_ENTRY, entry, 0.0)
-    result = linprog(
-        -np.append(reward, padding),
-        A_ub=sparse.csr_array(np.append(kept_entry, padding)[None, :]),
-        b_ub=[delta - cmdp.initial_failure],
-        A_eq=A_eq,
-        b_eq=b_eq,
-        bounds=(0, None),
-        method="highs-ipm",
-    )
-    if result.status == 2:  # δ within the solver's tolerance of the least achievable value
-        raise UsageError(
-            f"delta: {delta:.6g} is numerically infeasible for the LP; the least achievable "
-            f"failure probability is {least:.10g}"
+
+    method = "lp"
+
+    def solve(self, cmdp: ConstrainedMDP, *, delta: float) -> ConstrainedPlan:
+        """One randomised policy maximising the value with failure probability ≤ ``delta``
+        (in [0, 1]): ``value`` and ``failure_probability`` are the LP's (computed from x with
+        the exact R and c), ``lambda_`` is the constraint's dual value. A UsageError names the
+        least failure probability when ``delta`` is below it."""
+        delta = check_delta(delta)
+        least = require_feasible(cmdp, delta)
+        alive = np.flatnonzero(~cmdp.failure)
+        discounts = cmdp.mdp.discount ** np.arange(cmdp.horizon)
+        reward = (discounts[:, None, None] * cmdp.mdp.R[alive][None]).ravel()
+        entry = np.tile(cmdp.entry[alive].ravel(), cmdp.horizon)
+        A_eq = _flow_matrix(cmdp, alive)
+        padding = np.zeros(A_eq.shape[1] - reward.size)  # for the shared-row variables z, if any
+        b_eq = np.zeros(A_eq.shape[0])
+        b_eq[: alive.size] = cmdp.initial[alive]
+        kept_entry = np.where(entry > SMALL_ENTRY, entry, 0.0)
+        result = linprog(
+            -np.append(reward, padding),
+            A_ub=sparse.csr_array(np.append(kept_entry, padding)[None, :]),
+            b_ub=[delta - cmdp.initial_failure],
+            A_eq=A_eq,
+            b_eq=b_eq,
+            bounds=(0, None),
+            method="highs-ipm",
         )
-    if result.status != 0:
-        raise RuntimeError(f"HiGHS did not solve the constrained LP: {result.message}")
-    x = result.x[: reward.size]
-    return ConstrainedPlan(
-        policies=(_recover_policy(cmdp, alive, x),),
-        weights=np.ones(1),
-        value=float(reward @ x),
-        failure_probability=cmdp.initial_failure + float(entry @ x),
-        lambda_=max(0.0, -float(result.ineqlin.marginals[0])),
-        history=(),
-        method="lp",
-    )
+        if result.status == 2:  # δ within the solver's tolerance of the least achievable value
+            raise UsageError(
+                f"delta: {delta:.6g} is numerically infeasible for the LP; the least achievable "
+                f"failure probability is {least:.10g}"
+            )
+        if result.status != 0:
+            raise RuntimeError(f"HiGHS did not solve the constrained LP: {result.message}")
+        x = result.x[: reward.size]
+        return ConstrainedPlan(
+            policies=(_recover_policy(cmdp, alive, x),),
+            weights=np.ones(1),
+            value=float(reward @ x),
+            failure_probability=cmdp.initial_failure + float(entry @ x),
+            lambda_=max(0.0, -float(result.ineqlin.marginals[0])),
+            history=(),
+            method=self.method,
+            stop_reason="converged",
+        )

@@ -36,9 +36,9 @@ def test_quotas_reproduce_the_plan_when_evaluated_again():
     np.testing.assert_allclose(reached.isel(time=0).sum(), 1.0)
     quota = ds["expected_quota"].sel(plan="lagrangian")
     assert np.all(np.isnan(quota.values) == (reached.values <= 1e-6))
-    from decide.robust.constrained import lagrangian_plan
+    from decide.robust.constrained import Lagrangian
 
-    plan = lagrangian_plan(cmdp, 0.3)
+    plan = Lagrangian().solve(cmdp, delta=0.3)
     value, risk = evaluate(cmdp, plan.action_probabilities(cmdp))
     assert value == pytest.approx(float(ds["npv"].sel(plan="lagrangian")), rel=1e-9)
     assert risk == pytest.approx(float(ds["collapse_probability"].sel(plan="lagrangian")), abs=1e-9)

@@ -20,11 +20,11 @@ from decide.errors import ModelError, UsageError
 from decide.mdp import TabularMDP
 from decide.robust.constrained import (
     ConstrainedMDP,
+    Lagrangian,
+    LinearProgramme,
     dual_value,
     evaluate,
-    lagrangian_plan,
     least_failure_probability,
-    lp_plan,
 )
 
 
@@ -119,7 +119,7 @@ def test_lp_and_lagrangian_reach_the_brute_force_optimum(seed, fraction):
     best_deterministic = points[points[:, 1] <= delta, 0].max()
 
     assert least_failure_probability(cmdp) == pytest.approx(least, abs=1e-13)
-    lp = lp_plan(cmdp, delta)
+    lp = LinearProgramme().solve(cmdp, delta=delta)
     assert lp.value >= best_deterministic - 1e-9
     assert lp.value == pytest.approx(optimum, abs=1e-8)
     assert lp.failure_probability <= delta + 1e-9
@@ -127,7 +127,7 @@ def test_lp_and_lagrangian_reach_the_brute_force_optimum(seed, fraction):
     assert value == pytest.approx(lp.value, abs=1e-8)
     assert failure == pytest.approx(lp.failure_probability, abs=1e-8)
 
-    dual = lagrangian_plan(cmdp, delta)
+    dual = Lagrangian().solve(cmdp, delta=delta)
     assert dual.value == pytest.approx(optimum, abs=1e-8)
     assert dual.failure_probability <= delta + 1e-12
 
@@ -136,15 +136,15 @@ def test_unconstrained_lp_equals_backward_induction():
     for seed in (0, 1):
         cmdp = random_cmdp(seed, n_states=6, n_actions=3, horizon=8, n_failure=2, discount=0.95)
         expected = backward_induction_value(cmdp)
-        assert lp_plan(cmdp, 1.0).value == pytest.approx(expected, abs=1e-8)
-        plan = lagrangian_plan(cmdp, 1.0)
+        assert LinearProgramme().solve(cmdp, delta=1.0).value == pytest.approx(expected, abs=1e-8)
+        plan = Lagrangian().solve(cmdp, delta=1.0)
         assert plan.value == pytest.approx(expected, abs=1e-12)
         assert plan.lambda_ == 0.0 and len(plan.policies) == 1
 
 
 def check_against_lp(cmdp: ConstrainedMDP, delta: float):
-    lp = lp_plan(cmdp, delta)
-    plan = lagrangian_plan(cmdp, delta)
+    lp = LinearProgramme().solve(cmdp, delta=delta)
+    plan = Lagrangian().solve(cmdp, delta=delta)
     # the acceptance criterion, then what the duality-gap certificate promises
     assert plan.failure_probability <= delta + 0.01
     assert abs(plan.value - lp.value) <= 0.02 * abs(lp.value)
@@ -164,7 +164,7 @@ def check_against_lp(cmdp: ConstrainedMDP, delta: float):
 def test_lagrangian_matches_lp_on_random_cmdps(seed):
     cmdp = random_cmdp(seed, n_states=8, n_actions=4, horizon=12, n_failure=2, discount=0.95)
     least = least_failure_probability(cmdp)
-    unconstrained = lagrangian_plan(cmdp, 1.0).failure_probability
+    unconstrained = Lagrangian().solve(cmdp, delta=1.0).failure_probability
     delta = 0.5 * (least + unconstrained)
     _, plan = check_against_lp(cmdp, delta)
     assert len(plan.policies) == 2
@@ -191,7 +191,7 @@ def test_lagrangian_matches_lp_on_fisheries(fisheries, tight):
     # The unconstrained plan empties the stock in the last year (P(collapse) = 1 with s_H
     # counted), so δ = half of that mostly limits the final liquidation; δ = least + 0.01
     # also limits the collapses before it.
-    unconstrained = lagrangian_plan(fisheries, 1.0)
+    unconstrained = Lagrangian().solve(fisheries, delta=1.0)
     least = least_failure_probability(fisheries)
     delta = least + 0.01 if tight else 0.5 * unconstrained.failure_probability
     assert least < delta < unconstrained.failure_probability
@@ -204,15 +204,16 @@ def test_lagrangian_matches_lp_on_fisheries(fisheries, tight):
 def test_too_few_iterations_stay_feasible():
     cmdp = random_cmdp(10, n_states=8, n_actions=4, horizon=12, n_failure=2)
     delta = least_failure_probability(cmdp) + 0.01
-    plan = lagrangian_plan(cmdp, delta, iterations=1)
+    plan = Lagrangian(max_iterations=1).solve(cmdp, delta=delta)
     assert plan.failure_probability <= delta + 1e-12
-    assert plan.value <= lp_plan(cmdp, delta).value + 1e-8
+    assert plan.value <= LinearProgramme().solve(cmdp, delta=delta).value + 1e-8
 
 
 def test_mixture_draws_follow_the_weights():
     cmdp = random_cmdp(11, n_states=8, n_actions=4, horizon=12, n_failure=2)
     least = least_failure_probability(cmdp)
-    plan = lagrangian_plan(cmdp, 0.5 * (least + lagrangian_plan(cmdp, 1.0).failure_probability))
+    unconstrained = Lagrangian().solve(cmdp, delta=1.0).failure_probability
+    plan = Lagrangian().solve(cmdp, delta=0.5 * (least + unconstrained))
     rng = np.random.default_rng(5)
     risky = np.mean([plan.draw(rng) is plan.policies[0] for _ in range(4000)])
     q = plan.weights[0]
@@ -224,16 +225,16 @@ def test_infeasible_delta_names_the_least_failure_probability():
     cmdp = random_cmdp(2, start_failed=0.1)
     least = deterministic_points(cmdp)[:, 1].min()
     assert least > 0.1
-    for plan in (lp_plan, lagrangian_plan):
+    for method in (LinearProgramme(), Lagrangian()):
         with pytest.raises(UsageError, match=re.escape(f"{least:.10g}")):
-            plan(cmdp, 0.5 * least)
-    assert lp_plan(cmdp, least).failure_probability <= least + 1e-9
+            method.solve(cmdp, delta=0.5 * least)
+    assert LinearProgramme().solve(cmdp, delta=least).failure_probability <= least + 1e-9
 
 
 @pytest.mark.parametrize("delta", [-0.1, 1.5, float("nan")])
 def test_delta_outside_zero_one_is_refused(delta):
     with pytest.raises(UsageError, match="delta"):
-        lp_plan(random_cmdp(0), delta)
+        LinearProgramme().solve(random_cmdp(0), delta=delta)
 
 
 def test_bad_options_and_policies_are_refused():
@@ -242,10 +243,10 @@ def test_bad_options_and_policies_are_refused():
         evaluate(cmdp, np.full((3, 3, 2), 0.4))
     with pytest.raises(UsageError, match="policy"):
         evaluate(cmdp, np.full((2, 3, 2), 0.5))
-    with pytest.raises(UsageError, match="iterations"):
-        lagrangian_plan(cmdp, 0.5, iterations=0)
+    with pytest.raises(UsageError, match="max_iterations"):
+        Lagrangian(max_iterations=0)
     with pytest.raises(UsageError, match="step"):
-        lagrangian_plan(cmdp, 0.5, step=-1.0)
+        Lagrangian(step=-1.0)
 
 
 def valid_arrays() -> dict:

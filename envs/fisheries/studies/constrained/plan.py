@@ -22,14 +22,13 @@ from decide.envs.fisheries.model.pomdp_builder import PAPER_MODEL, build_pomdp, 
 from decide.mdp import TabularMDP
 from decide.results import make_attrs, parameters
 from decide.robust.constrained import (
+    METHODS,
     ConstrainedMDP,
     ConstrainedPlan,
-    lagrangian_plan,
-    lp_plan,
+    Lagrangian,
     state_distributions,
 )
 
-METHODS = {"lp": lp_plan, "lagrangian": lagrangian_plan}
 #: A stock level reached with less probability than this gets no quota in the Dataset.
 REACHED = 1e-6
 
@@ -61,8 +60,8 @@ def plan_quotas(
     """Solve the unconstrained problem and the constrained one by each method; a Dataset with
     dimensions ``plan`` (``unconstrained`` first), ``time`` and ``state``."""
     cmdp = fisheries_cmdp(**model_options)
-    plans = {"unconstrained": lagrangian_plan(cmdp, 1.0)}
-    plans |= {name: METHODS[name](cmdp, delta) for name in methods}
+    plans = {"unconstrained": Lagrangian().solve(cmdp, delta=1.0)}
+    plans |= {name: METHODS[name]().solve(cmdp, delta=delta) for name in methods}
     model = model_options.get("model", PAPER_MODEL)
     grids = make_grids(model, cmdp.n_states)
     return _dataset(cmdp, plans, grids.states, grids.actions, delta, model_options)
@@ -86,6 +85,11 @@ def _dataset(
             "plan",
             [plans[n].lambda_ for n in names],
             _meta("Lagrange multiplier of the collapse constraint", "reward"),
+        ),
+        "stop_reason": (
+            "plan",
+            np.array([plans[n].stop_reason for n in names], dtype=object),
+            _meta("why the method stopped"),
         ),
         "expected_quota": (
             ("plan", "time", "state"),
