@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	mkdir -p $(OUT)
 	$(BIN)/decide fisheries study --sigma-g 0.15 --sigma-m 0 0.1 0.15 --replicates 1000 --seed 1 \
-		--trials 150 --time-limit 3600 --out $(OUT)/study.nc --plot $(OUT)/study.png
+		--max-iterations 150 --time-limit 3600 --out $(OUT)/study.nc --plot $(OUT)/study.png
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -13,7 +13,9 @@ other tasks carry on. A task whose process dies (killed, out of memory) is resch
 ``DEATH_RETRIES`` times, like dask's ``allowed-failures``. Local processes are therefore kept one
 per one-worker pool, so a death is charged to the one task that was running in it and finished
 results are never lost. Every value reaches ``on_result`` in this process as soon as it is
-known, so a caller can keep a partial store that a later run resumes with ``skip``.
+known, so a caller can keep a partial store that a later run resumes with ``skip``. After every
+finished task ``callback`` sees a :class:`TaskProgress`; returning True cancels the tasks not
+yet finished, as Ctrl-C does, and the run returns what has finished.
 ``session(backend)`` keeps the worker processes (or the scheduler connection) for several runs.
 """
 
@@ -30,8 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from decide.contract import Callback, stop_requested
 from decide.errors import DecideError, UsageError
-from decide.progress import bar
 
 #: Seconds allowed to reach a dask scheduler before giving up.
 CONNECT_TIMEOUT = 10.0
@@ -75,12 +77,26 @@ class Backend:
         return "processes" if self.workers and self.workers > 1 else "serial"
 
 
+@dataclass(frozen=True)
+class TaskProgress:
+    """``done`` of ``total`` tasks finished; ``task`` is the one this record is about. A study
+    also passes on, as ``method``, the progress of the method running inside a task (serial
+    runs only); ``method`` is None when the record reports a finished task."""
+
+    done: int
+    total: int
+    task: str
+    method: Any = None
+
+
 @dataclass
 class TaskResults:
-    """Values of the tasks that succeeded and errors of those that failed, in input order."""
+    """Values of the tasks that succeeded and errors of those that failed, in input order;
+    ``stopped`` when the callback cancelled the tasks that had not finished."""
 
     results: dict[str, Any] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    stopped: bool = False
 
     def raise_failures(self) -> None:
         """Raise :class:`TaskError` naming every failed task, if any failed."""
@@ -101,24 +117,67 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
-class _Outcomes:
-    """Collects what the tasks give, hands each value to ``on_result`` and advances the bar."""
+class Reporter:
+    """A study's one callback, split between :func:`run` (``tasks``, after each finished task)
+    and the method running inside each task (``inside(task)``; only where the method runs in
+    this process). Once the callback has returned True every later report asks to stop too,
+    so the running method stops and no further task starts."""
 
-    def __init__(self, on_result: Callable[[str, Any], None] | None, progress: Any):
+    def __init__(self, callback: Callback | None, total: int, *, inside: bool) -> None:
+        self.callback, self.total, self.in_process = callback, total, inside
+        self.done, self.stopped = 0, False
+
+    def tasks(self, progress: TaskProgress) -> bool:
+        self.done = progress.done
+        self.stopped |= stop_requested(self.callback, progress)
+        return self.stopped
+
+    def inside(self, task: str) -> Callable[[Any], bool] | None:
+        """The callback for the method running ``task`` (None where it would run elsewhere)."""
+        if self.callback is None or not self.in_process:
+            return None
+        return lambda progress: self._method(task, progress)
+
+    def _method(self, task: str, progress: Any) -> bool:
+        report = TaskProgress(self.done, self.total, task, progress)
+        self.stopped |= stop_requested(self.callback, report)
+        return self.stopped
+
+    @property
+    def stop_reason(self) -> str:
+        """``callback`` once the callback stopped the study, else ``iteration limit``."""
+        return "callback" if self.stopped else "iteration limit"
+
+
+class _StopRequestedError(Exception):
+    """The callback asked to stop (raised through the runner, which cancels what is left)."""
+
+
+class _Outcomes:
+    """Collects what the tasks give, hands each value to ``on_result`` and reports progress."""
+
+    def __init__(self, on_result, callback: Callback | None, total: int):
         self.results: dict[str, Any] = {}
         self.failures: dict[str, str] = {}
-        self.on_result = on_result
-        self.progress = progress
+        self.on_result, self.callback, self.total = on_result, callback, total
 
     def success(self, name: str, value: Any) -> None:
         self.results[name] = value
         if self.on_result is not None:
             self.on_result(name, value)
-        self.progress.update(1)
+        self._report(name)
 
     def failure(self, name: str, error: str) -> None:
         self.failures[name] = error
-        self.progress.update(1)
+        self._report(name)
+
+    def _report(self, name: str) -> None:
+        done = len(self.results) + len(self.failures)
+        if (
+            stop_requested(self.callback, TaskProgress(done, self.total, name))
+            and done < self.total
+        ):
+            raise _StopRequestedError
 
 
 def run(
@@ -126,8 +185,7 @@ def run(
     tasks: Mapping[str, Any],
     *,
     backend: Backend | None = None,
-    description: str = "tasks",
-    quiet: bool = False,
+    callback: Callback | None = None,
     on_result: Callable[[str, Any], None] | None = None,
     skip: Collection[str] = (),
 ) -> TaskResults:
@@ -142,13 +200,17 @@ def run(
     skipped = set(skip)
     todo = {name: arg for name, arg in tasks.items() if name not in skipped}
     runner = {"serial": _run_serial, "processes": _run_processes, "dask": _run_dask}[backend.kind]
-    with bar(len(todo), description, quiet=quiet, unit="task") as progress:
-        outcomes = _Outcomes(on_result, progress)
+    outcomes = _Outcomes(on_result, callback, len(todo))
+    stopped = False
+    try:
         if todo:
             runner(func, todo, backend, outcomes)
+    except _StopRequestedError:
+        stopped = True
     return TaskResults(
         {name: outcomes.results[name] for name in tasks if name in outcomes.results},
         {name: outcomes.failures[name] for name in tasks if name in outcomes.failures},
+        stopped,
     )
 
 

@@ -72,3 +72,25 @@ def solver_bar(
         quiet=quiet,
         unit="trial" if by_trials else "s",
     )
+
+
+def tasks_bar(description: str, *, quiet: bool = False):
+    """A bar over a study's tasks (records of :class:`decide.parallel.TaskProgress`). Beside it:
+    the task running and, where the study passes its solver's progress on, the bounds at b0."""
+    return following(
+        description,
+        position=lambda p: p.done,
+        total=lambda p: p.total,
+        status=_task_status,
+        quiet=quiet,
+        unit="task",
+    )
+
+
+def _task_status(record: Any) -> str:
+    inner = record.method
+    if inner is None:
+        return f"{record.task} done"
+    if hasattr(inner, "lower_bound"):
+        return f"{record.task}: LB {inner.lower_bound:.6g}  UB {inner.upper_bound:.6g}"
+    return record.task

@@ -120,7 +120,7 @@ def test_backends_give_identical_results(backend_kind, dask_cluster):
         name: float(np.random.default_rng(seed).normal(size=7).sum())
         for name, seed in tasks.items()
     }
-    got = run(noisy_sum, tasks, backend=make_backend(backend_kind, dask_cluster), quiet=True)
+    got = run(noisy_sum, tasks, backend=make_backend(backend_kind, dask_cluster))
     assert got.failures == {}
     assert list(got.results) == list(tasks)  # input order, whatever the completion order
     assert got.results == expected
@@ -133,9 +133,7 @@ def test_failing_task_is_retried_or_reported(backend_kind, dask_cluster, retries
     tasks = {name: (folder, name, value) for value, name in enumerate(names)}
     delivered: list[tuple[str, int]] = []
     backend = make_backend(backend_kind, dask_cluster, retries=retries)
-    got = run(
-        fail_once, tasks, backend=backend, quiet=True, on_result=lambda *nv: delivered.append(nv)
-    )
+    got = run(fail_once, tasks, backend=backend, on_result=lambda *nv: delivered.append(nv))
 
     survivors = names if retries else ["a", "b", "c"]
     assert got.results == {name: 2 * names.index(name) for name in survivors}
@@ -159,7 +157,6 @@ def test_skip_does_not_run_the_task(backend_kind, dask_cluster, tmp_path):
         touch,
         tasks,
         backend=make_backend(backend_kind, dask_cluster),
-        quiet=True,
         skip={"b"},
         on_result=lambda name, value: delivered.append(name),
     )
@@ -176,7 +173,7 @@ def test_nothing_to_do():
 def test_killed_worker_keeps_finished_results(tmp_path):
     folder = str(tmp_path)
     tasks = {name: (folder, name, value) for value, name in enumerate(["a", "victim", "b", "c"])}
-    got = run(die_once, tasks, backend=Backend(workers=2, retries=0), quiet=True)
+    got = run(die_once, tasks, backend=Backend(workers=2, retries=0))
     assert got.results == {"a": 0, "victim": 1, "b": 2, "c": 3}
     assert got.failures == {}
 
@@ -184,7 +181,7 @@ def test_killed_worker_keeps_finished_results(tmp_path):
 def test_task_that_always_kills_its_worker_fails_after_death_retries(tmp_path):
     folder = str(tmp_path)
     tasks = {name: (folder, name, value) for value, name in enumerate(["a", "doomed", "b"])}
-    got = run(die_once, tasks, backend=Backend(workers=2, retries=0), quiet=True)
+    got = run(die_once, tasks, backend=Backend(workers=2, retries=0))
     assert got.results == {"a": 0, "b": 2}
     assert list(got.failures) == ["doomed"]
     assert got.failures["doomed"].startswith("BrokenProcessPool")
@@ -193,7 +190,7 @@ def test_task_that_always_kills_its_worker_fails_after_death_retries(tmp_path):
 def test_dask_reschedules_the_task_of_a_dead_worker(cluster, tmp_path):
     folder = str(tmp_path)
     tasks = {name: (folder, name, value) for value, name in enumerate(["a", "victim", "b"])}
-    got = run(die_once, tasks, backend=Backend(client=cluster[1], retries=0), quiet=True)
+    got = run(die_once, tasks, backend=Backend(client=cluster[1], retries=0))
     assert got.results == {"a": 0, "victim": 1, "b": 2}
     assert (tmp_path / "victim.died").exists()  # it did die once
 
@@ -208,7 +205,7 @@ def test_interrupt_cancels_pending_processes(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(slow_touch, tasks, backend=Backend(workers=2), quiet=True, on_result=stop)
+        run(slow_touch, tasks, backend=Backend(workers=2), on_result=stop)
     time.sleep(1.0)  # long enough for a surviving slow task to have touched its marker
     assert delivered == ["fast"]
     assert sorted(path.name for path in tmp_path.iterdir()) == ["fast"]
@@ -223,7 +220,7 @@ def test_interrupt_cancels_pending_dask_tasks(cluster, tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(slow_touch, tasks, backend=Backend(client=cluster[1]), quiet=True, on_result=stop)
+        run(slow_touch, tasks, backend=Backend(client=cluster[1]), on_result=stop)
     time.sleep(1.5)  # what was not cancelled would have finished by now
     touched = {path.name for path in tmp_path.iterdir()}
     assert "fast" in touched
@@ -241,14 +238,34 @@ def test_interrupt_serial_keeps_delivered(tmp_path):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run(touch, tasks, quiet=True, on_result=stop_after_b)
+        run(touch, tasks, on_result=stop_after_b)
     assert delivered == ["a", "b"]
     assert not (tmp_path / "c").exists()
 
 
+def test_a_callback_that_returns_true_cancels_what_has_not_finished(
+    backend_kind, dask_cluster, tmp_path
+):
+    folder = str(tmp_path)
+    tasks = {name: (folder, name) for name in ["a", "b", "c", "d"]}
+    seen = []
+    got = run(
+        touch,
+        tasks,
+        backend=make_backend(backend_kind, dask_cluster),
+        callback=lambda p: seen.append(p) or p.done == 2,
+    )
+    assert got.stopped and len(got.results) == 2 and got.results.keys() <= tasks.keys()
+    assert [(p.done, p.total) for p in seen] == [(1, 4), (2, 4)] and seen[0].method is None
+    first = run(touch, tasks, callback=lambda p: True)
+    assert first.stopped and list(first.results) == ["a"]
+    last = run(touch, {"a": (folder, "a")}, callback=lambda p: True)  # nothing left to stop
+    assert not last.stopped and list(last.results) == ["a"]
+
+
 def test_unpicklable_function_for_processes():
     with pytest.raises(UsageError, match="picklable"):
-        run(lambda x: x, {"a": 1}, backend=Backend(workers=2), quiet=True)
+        run(lambda x: x, {"a": 1}, backend=Backend(workers=2))
 
 
 def test_unreachable_scheduler_is_a_usage_error(monkeypatch):
@@ -258,7 +275,7 @@ def test_unreachable_scheduler_is_a_usage_error(monkeypatch):
     monkeypatch.setattr(parallel, "CONNECT_TIMEOUT", 0.5)
     start = time.perf_counter()
     with pytest.raises(UsageError, match=address):
-        run(noisy_sum, {"a": 1}, backend=Backend(scheduler=address), quiet=True)
+        run(noisy_sum, {"a": 1}, backend=Backend(scheduler=address))
     assert time.perf_counter() - start < 5
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 from pathlib import Path
 
@@ -67,10 +66,10 @@ def _add_study(sub: argparse._SubParsersAction) -> None:
         type=positive_float,
         default=60.0,
         metavar="SECONDS",
-        help="solver budget per scenario (with --trials, a cap that should not be reached)",
+        help="solver budget per scenario (with --max-iterations, a cap that should not be reached)",
     )
     parser.add_argument(
-        "--trials",
+        "--max-iterations",
         type=positive_int,
         default=None,
         metavar="N",
@@ -151,33 +150,23 @@ def summary_table(ds: xr.Dataset) -> str:
 
 def run_study_command(args: argparse.Namespace) -> int:
     from decide.envs.fisheries.studies.paper.plot import plot_study
-    from decide.envs.fisheries.studies.paper.run import run_study
+    from decide.envs.fisheries.studies.paper.run import StudySettings, run_study
+    from decide.pomdp.pointbased import PointBased
 
-    backend = backend_from(args)
-    with contextlib.ExitStack() as stack:
-        shows: dict[float, object] = {}
-        budget = {"trials": args.trials, "time_limit": args.time_limit, "quiet": args.quiet}
-
-        def show(sigma_m: float, state) -> None:
-            if sigma_m not in shows:
-                stack.close()  # the previous scenario's bar
-                bar = progress.solver_bar(f"solving sigma_m={sigma_m:g}", **budget)
-                shows[sigma_m] = stack.enter_context(bar)
-            shows[sigma_m](state)
-
-        ds = run_study(
-            args.sigma_g,
-            args.sigma_m,
-            args.replicates,
-            args.seed,
-            args.time_limit,
-            _policyx_dir(args),
-            target_gap=args.target_gap,
-            trials=args.trials,
-            trajectories=not args.no_trajectories,
-            callback=show if backend.kind == "serial" else None,
-            backend=backend,
-        )
+    solver = PointBased(
+        time_limit=args.time_limit, target_gap=args.target_gap, max_iterations=args.max_iterations
+    )
+    settings = StudySettings(
+        sigma_g=args.sigma_g,
+        sigma_ms=tuple(args.sigma_m),
+        replicates=args.replicates,
+        seed=args.seed,
+        solver=solver,
+        policyx_dir=_policyx_dir(args),
+        trajectories=not args.no_trajectories,
+    )
+    with progress.tasks_bar("scenarios", quiet=args.quiet) as show:
+        ds = run_study(settings, backend=backend_from(args), callback=show)
     print(summary_table(ds))
     write_dataset(ds, args.out)
     if args.plot is not None:

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,7 +20,12 @@ from decide import results
 from decide.cli import main
 from decide.envs.fisheries.model.pomdp_builder import build_pomdp, make_grids
 from decide.envs.fisheries.model.reference import BeliefPolicy, reference_rules
-from decide.envs.fisheries.studies.paper.run import PAPER_NPV, paper_policy_path, run_study
+from decide.envs.fisheries.studies.paper.run import (
+    PAPER_NPV,
+    StudySettings,
+    paper_policy_path,
+    run_study,
+)
 from decide.envs.fisheries.studies.simulation import common_uniforms, npv, rollouts, value_with_tail
 from decide.errors import FormatError, UsageError
 from decide.pomdp.pointbased import PointBased
@@ -33,7 +39,7 @@ INDEX = "fisheries/paper-policies/index.csv"
 @functools.cache
 def paper_study(policyx_dir: str):
     """Rules and the published policies at σg = 0.15, 4000 replicates (our SE ≈ 0.018)."""
-    return run_study(
+    settings = StudySettings(
         0.15,
         (0.0, 0.1, 0.15),
         replicates=4000,
@@ -42,6 +48,7 @@ def paper_study(policyx_dir: str):
         policies=("CE", "MSY", "TAC", "SARSOP"),
         trajectories=False,
     )
+    return run_study(settings)
 
 
 @pytest.fixture
@@ -94,12 +101,12 @@ def test_pomdp_at_zero_measurement_noise_equals_dynamic_programming():
 
 def test_same_seed_same_numbers_and_every_policy_sees_the_same_draws():
     # rules only: nothing is solved, so no time limit or trial budget enters these numbers
-    first = run_study(0.15, (0.1,), 300, seed=11, policies=("CE", "TAC"))
-    again = run_study(0.15, (0.1,), 300, seed=11, policies=("TAC",))
+    first = run_study(StudySettings(0.15, (0.1,), 300, seed=11, policies=("CE", "TAC")))
+    again = run_study(StudySettings(0.15, (0.1,), 300, seed=11, policies=("TAC",)))
     np.testing.assert_array_equal(first["npv"].sel(policy="TAC"), again["npv"].sel(policy="TAC"))
     obs = first["observation"].isel(scenario=0, year=0)  # same state, same uniform, same survey
     np.testing.assert_array_equal(obs.sel(policy="CE"), obs.sel(policy="TAC"))
-    other = run_study(0.15, (0.1,), 300, seed=12, policies=("TAC",))
+    other = run_study(StudySettings(0.15, (0.1,), 300, seed=12, policies=("TAC",)))
     assert not np.array_equal(other["npv"], again["npv"])
 
 
@@ -185,7 +192,8 @@ def test_kernel_gives_the_same_numbers_without_jit():
 
 def test_dataset_schema_definitions_and_round_trip(tmp_path, policyx_dir):
     # gap 1e-3 at σm = 0 took 271 trials (under 2 s) when measured: a budget of 1000 converges
-    ds = run_study(0.15, (0.0,), 50, seed=1, policyx_dir=policyx_dir, time_limit=600, trials=1000)
+    solver = PointBased(time_limit=600, max_iterations=1000)
+    ds = run_study(StudySettings(0.15, (0.0,), 50, seed=1, solver=solver, policyx_dir=policyx_dir))
     assert list(ds["policy"].values) == ["CE", "MSY", "TAC", "POMDP", "SARSOP"]
     assert dict(ds.sizes) == {"scenario": 1, "policy": 5, "replicate": 50, "year": 99}
     assert ds["year"].values[0] == 2 and ds["year"].values[-1] == 100
@@ -200,8 +208,11 @@ def test_dataset_schema_definitions_and_round_trip(tmp_path, policyx_dir):
     back = results.read(path, required_vars=("npv", "collapsed", "stock", "lower_bound"))
     np.testing.assert_array_equal(back["npv"], ds["npv"])
     assert results.parameters(back)["policyx_files"]["0"].endswith(".policyx")
-    assert results.parameters(back)["trials"] == 1000
-    rules = run_study(0.15, (0.0, 0.15), 20, policies=("CE", "MSY"), trajectories=False)
+    assert results.parameters(back)["solver"]["max_iterations"] == 1000
+    assert ds.attrs["stop_reason"] == "iteration limit"  # every scenario ran
+    rules = run_study(
+        StudySettings(0.15, (0.0, 0.15), 20, policies=("CE", "MSY"), trajectories=False)
+    )
     assert rules["sigma_m"].values.tolist() == [0.0, 0.15] and "stock" not in rules
     assert np.all(np.isnan(rules["lower_bound"])) and results.validate(rules) is rules
 
@@ -218,17 +229,22 @@ def test_policy_lookup_and_bad_arguments(tmp_path, policyx_dir):
     with pytest.raises(FormatError, match="cannot read"):
         paper_policy_path(tmp_path / "missing", 0.15, 0.1)
     with pytest.raises(UsageError, match="policyx_dir"):
-        run_study(policies=("SARSOP",))
+        StudySettings(policies=("SARSOP",))
     with pytest.raises(UsageError, match="policies"):
-        run_study(policies=("CE", "QMDP"))
+        StudySettings(policies=("CE", "QMDP"))
     with pytest.raises(UsageError, match="distinct"):
-        run_study(sigma_ms=(0.1, 0.1), policies=("CE",))
+        StudySettings(sigma_ms=(0.1, 0.1), policies=("CE",))
 
 
 def test_cli_writes_the_dataset_table_and_figure(tmp_path, capsys, policyx_dir):
     out, fig = tmp_path / "study.nc", tmp_path / "study.png"
     argv = ["fisheries", "study", "--sigma-m", "0", "--replicates", "100", "--seed", "2"]
-    argv += ["--trials", "1000", "--time-limit", "600"]  # converges at 271 trials (see above)
+    argv += [
+        "--max-iterations",
+        "1000",
+        "--time-limit",
+        "600",
+    ]  # converges at 271 trials (see above)
     argv += ["--out", str(out), "--plot", str(fig), "--quiet"]
     assert main([*argv, "--policyx-dir", policyx_dir]) == 0
     text = capsys.readouterr().out
@@ -263,9 +279,9 @@ def test_our_pomdp_matches_the_published_policies_on_common_random_numbers(polic
 
     The time to reach SARSOP's value, beside SARSOP's measured time: benchmarks/fisheries_solve.py.
     """
-    budget = {"time_limit": 3600, "trials": MATCH_TRIALS[sigma_m]}
-    ds = run_study(0.15, (sigma_m,), 1000, seed=2019, policyx_dir=policyx_dir, trajectories=False,
-                   **budget)  # fmt: skip
+    solver = PointBased(time_limit=3600, max_iterations=MATCH_TRIALS[sigma_m])
+    ds = run_study(StudySettings(0.15, (sigma_m,), 1000, seed=2019, solver=solver,
+                                 policyx_dir=policyx_dir, trajectories=False))  # fmt: skip
     ds = ds.isel(scenario=0)
     assert ds["stop_reason"].item() == "iteration limit"  # the budget, not the cap
     difference = ds["npv"].sel(policy="POMDP") - ds["npv"].sel(policy="SARSOP")
@@ -279,9 +295,21 @@ def test_scenarios_on_worker_processes_give_the_serial_numbers():
     from decide.parallel import Backend
 
     kwargs = {"replicates": 200, "seed": 5, "policies": ("CE", "MSY", "TAC"), "n_grid": 40}
-    serial = run_study(0.15, (0.0, 0.1, 0.2), **kwargs)
-    spread = run_study(0.15, (0.0, 0.1, 0.2), backend=Backend(workers=2), **kwargs)
+    settings = StudySettings(0.15, (0.0, 0.1, 0.2), **kwargs)
+    serial = run_study(settings)
+    seen = []
+    spread = run_study(settings, backend=Backend(workers=2), callback=seen.append)
     for name in ("npv", "collapsed", "stock", "quota"):
         np.testing.assert_array_equal(serial[name], spread[name])
-    with pytest.raises(UsageError, match="serial"):
-        run_study(0.15, (0.1,), callback=print, backend=Backend(workers=2), **kwargs)
+    assert sorted(p.done for p in seen) == [1, 2, 3] and {p.method for p in seen} == {None}
+
+
+def test_a_callback_stops_the_running_solve_and_the_scenarios_after_it():
+    """True during the first scenario's solve: that solve stops, the study keeps its scenario."""
+    solver = PointBased(time_limit=600, max_iterations=10**6, report_interval=1e-9)
+    settings = StudySettings(0.15, (0.1, 0.15), 50, policies=("CE", "POMDP"), n_grid=20)
+    seen = []
+    ds = run_study(replace(settings, solver=solver), callback=lambda p: seen.append(p) or True)
+    assert ds.attrs["stop_reason"] == "callback" and ds["sigma_m"].values.tolist() == [0.1]
+    assert ds["stop_reason"].values.tolist() == ["callback"]
+    assert seen[0].task == "sigma_m=0.1" and seen[0].method.iteration >= 0
