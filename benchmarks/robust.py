@@ -49,7 +49,7 @@ from decide.envs.fisheries.data.robust_fit import (
 )
 from decide.envs.fisheries.data.tracking import SIGMA_SURVEY, growth_rate_errors
 from decide.envs.fisheries.studies.constrained.plan import fisheries_cmdp
-from decide.envs.fisheries.studies.proxy.run import OBJECTIVES, run_proxy_study
+from decide.envs.fisheries.studies.proxy.run import OBJECTIVES, ProxySettings, run_proxy_study
 from decide.parallel import Backend, session
 from decide.results import parameters, standard_error
 from decide.robust.constrained import Lagrangian, LinearProgramme, least_failure_probability
@@ -104,7 +104,7 @@ def proxy_studies(args) -> dict:
         sizes |= {"n_candidates": 256, "replicates": 50, "gold_replicates": 100, "n_orders": 10}
     with session(Backend(workers=args.workers)) as backend:
         return {
-            label: run_proxy_study(backend=backend, **run, **sizes)
+            label: run_proxy_study(ProxySettings(**run, **sizes), backend=backend)
             for label, run in PROXY_RUNS.items()
         }
 
@@ -195,18 +195,21 @@ def paired_gain(values: np.ndarray, base: np.ndarray) -> str:
 
 
 def choose_section(args) -> None:
-    from decide.envs.fisheries.studies.choice.run import run_robust_choice
+    from decide.envs.fisheries.studies.choice.run import ChoiceSettings, run_robust_choice
+    from decide.envs.fisheries.studies.choice.settings import SOLVE_TIME_LIMIT
+    from decide.pomdp.pointbased import PointBased
 
     sizes = {"seeds": tuple(range(args.seeds))}
     if args.quick:
-        sizes |= {"n_grid": 12, "trials": 10, "replicates": 20, "gold_replicates": 40}
+        solver = PointBased(time_limit=SOLVE_TIME_LIMIT, max_iterations=10)
+        sizes |= {"n_grid": 12, "solver": solver, "replicates": 20, "gold_replicates": 40}
     print(
         "gold NPV of the chosen policy (mean ± SE over seeds) and paired gain over the single fit"
     )
     print(f"{'run':<17}{'objective':<10}{'gold NPV':>17}{'gain':>17}{'best candidate':>17}")
     with session(Backend(workers=args.workers)) as backend:
         for label, run in CHOICE_RUNS.items():
-            ds = run_robust_choice(backend=backend, **run, **sizes)
+            ds = run_robust_choice(ChoiceSettings(**run, **sizes), backend=backend)
             gold = ds["gold_value"]
             single = gold.sel(objective="single").values
             best = pm(*mean_se(ds["gold_optimum"].values))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from decide import progress
 from decide.cli.common import (
     add_backend,
     add_quiet,
@@ -134,7 +135,13 @@ def _add_choose(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="cap on a fitted process noise sd in its POMDP (the RAM batch uses 0.2); None: no cap",
     )
-    add("--trials", type=positive_int, default=100, metavar="N", help="trial budget per solve")
+    add(
+        "--max-iterations",
+        type=positive_int,
+        default=100,
+        metavar="N",
+        help="trial budget of each point-based solve (the only stop, so deterministic)",
+    )
     add(
         "--replicates",
         type=positive_int,
@@ -164,21 +171,23 @@ def _add_choose(sub: argparse._SubParsersAction) -> None:
 
 
 def run_choose(args: argparse.Namespace) -> int:
-    from decide.envs.fisheries.studies.choice.run import KINDS, run_robust_choice
+    from decide.envs.fisheries.studies.choice.run import KINDS, ChoiceSettings, run_robust_choice
+    from decide.envs.fisheries.studies.choice.settings import SOLVE_TIME_LIMIT
+    from decide.pomdp.pointbased import PointBased
     from decide.results import standard_error
 
-    ds = run_robust_choice(
+    settings = ChoiceSettings(
         **_records_from(args),
         n_grid=args.grid,
         survey_sd=args.survey_sd,
         sigma_g_cap=args.sigma_g_cap,
-        trials=args.trials,
+        solver=PointBased(time_limit=SOLVE_TIME_LIMIT, max_iterations=args.max_iterations),
         replicates=args.replicates,
         gold_replicates=args.gold_replicates,
         horizon=args.horizon,
-        backend=backend_from(args),
-        quiet=args.quiet,
     )
+    with progress.tasks_bar("seeds", quiet=args.quiet) as show:
+        ds = run_robust_choice(settings, backend=backend_from(args), callback=show)
     gold = ds["gold_value"]
     n = ds.sizes["seed"]
     single = gold.sel(objective="single")
@@ -209,16 +218,13 @@ def run_proxy(args: argparse.Namespace) -> int:
     import numpy as np
 
     from decide.envs.fisheries.studies.proxy.plot import plot_proxy_study
-    from decide.envs.fisheries.studies.proxy.run import run_proxy_study
+    from decide.envs.fisheries.studies.proxy.run import ProxySettings, run_proxy_study
     from decide.results import standard_error
     from decide.robust.curves import fit_curve
 
-    ds = run_proxy_study(
-        **_records_from(args),
-        n_candidates=args.candidates,
-        backend=backend_from(args),
-        quiet=args.quiet,
-    )
+    settings = ProxySettings(**_records_from(args), n_candidates=args.candidates)
+    with progress.tasks_bar("seeds", quiet=args.quiet) as show:
+        ds = run_proxy_study(settings, backend=backend_from(args), callback=show)
     gold = ds["gold_value"].mean("seed")
     se = ds["gold_value"].reduce(standard_error, dim="seed")
     n, d = ds["n"].values, ds["d"].values

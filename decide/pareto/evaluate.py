@@ -45,7 +45,7 @@ def map_points(
         f"{label}[{s.start}:{s.stop}]": (func, problem, X[s], tuple(a[s] for a in rows))
         for s in slices
     }
-    done = run(_chunk_task, tasks, backend=backend, description=label, quiet=True)
+    done = run(_chunk_task, tasks, backend=backend)
     done.raise_failures()
     outputs = []
     for out, spent in done.results.values():

@@ -225,8 +225,6 @@ def test_settings_errors():
                     {"corruption_factor": (0, 2)}, {"corruption_factor": ("a", 2)}):  # fmt: skip
         with pytest.raises(UsageError):
             ProxySettings(**changes)
-    with pytest.raises(UsageError, match="run_proxy_study"):
-        run_proxy_study(horizon_years=3)
 
 
 def test_pressures_double_up_to_the_pool():
@@ -239,10 +237,13 @@ def test_pressures_double_up_to_the_pool():
 # ---------------------------------------------------------------- the Dataset and the figure
 
 
+TINY = {"corruption": 0.25, "n_candidates": 40, "replicates": 10, "gold_replicates": 10,
+        "n_orders": 2}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def tiny():
-    return run_proxy_study(corruption=0.25, seeds=(0, 1), n_candidates=40, replicates=10,
-                           gold_replicates=10, n_orders=2)  # fmt: skip
+    return run_proxy_study(ProxySettings(seeds=(0, 1), **TINY))
 
 
 def test_dataset_layout_and_round_trip(tiny, tmp_path):
@@ -262,8 +263,7 @@ def test_dataset_layout_and_round_trip(tiny, tmp_path):
 
 
 def test_same_seed_same_numbers(tiny):
-    again = run_proxy_study(corruption=0.25, seeds=(1,), n_candidates=40, replicates=10,
-                            gold_replicates=10, n_orders=2)  # fmt: skip
+    again = run_proxy_study(ProxySettings(seeds=(1,), **TINY))
     np.testing.assert_array_equal(again["gold_value"].values[..., 0],
                                   tiny["gold_value"].sel(seed=1).values)  # fmt: skip
 
@@ -284,22 +284,24 @@ def test_proxy_value_never_falls_with_pressure(tiny):
 
 @pytest.fixture(scope="module")
 def scaled():
-    return run_proxy_study(corruption=0.25, corruption_kind="scale", **ACCEPTANCE)
+    return run_proxy_study(ProxySettings(corruption=0.25, corruption_kind="scale", **ACCEPTANCE))
 
 
 @pytest.fixture(scope="module")
 def harsh():
-    return run_proxy_study(corruption=0.25, corruption_factor=(3.0, 10.0), **ACCEPTANCE)
+    return run_proxy_study(
+        ProxySettings(corruption=0.25, corruption_factor=(3.0, 10.0), **ACCEPTANCE)
+    )
 
 
 @pytest.fixture(scope="module")
 def replaced():
-    return run_proxy_study(corruption=0.25, corruption_kind="replace", **ACCEPTANCE)
+    return run_proxy_study(ProxySettings(corruption=0.25, corruption_kind="replace", **ACCEPTANCE))
 
 
 @pytest.fixture(scope="module")
 def clean():
-    return run_proxy_study(corruption=0.0, **ACCEPTANCE)
+    return run_proxy_study(ProxySettings(corruption=0.0, **ACCEPTANCE))
 
 
 def gain_at_largest_n(ds, objective):
@@ -356,8 +358,8 @@ def test_cli_and_worker_processes_give_the_serial_numbers(tmp_path, capsys):
     from decide.parallel import Backend
 
     small = {"seeds": (0, 1), "n_candidates": 64, "k": 3, "replicates": 20, "gold_replicates": 40}
-    serial = run_proxy_study(**small)
-    spread = run_proxy_study(backend=Backend(workers=2), **small)
+    serial = run_proxy_study(ProxySettings(**small))
+    spread = run_proxy_study(ProxySettings(**small), backend=Backend(workers=2))
     np.testing.assert_array_equal(serial["gold_value"], spread["gold_value"])
     out = tmp_path / "proxy.nc"
     argv = ["robust", "proxy", "--seeds", "2", "--candidates", "64", "--models", "3"]

@@ -39,9 +39,12 @@ from decide.pomdp.pointbased import PointBased
 from decide.results import read, write
 from decide.robust.ensemble import ensemble_objective
 
-TINY = {"k": 3, "n_grid": 10, "trials": 10, "replicates": 30, "gold_replicates": 30,
+TEN_TRIALS = PointBased(time_limit=1e6, max_iterations=10)
+TINY = {"k": 3, "n_grid": 10, "solver": TEN_TRIALS, "replicates": 30, "gold_replicates": 30,
         "horizon": 15}  # fmt: skip
-SPEC = PipelineSpec(n_grid=10, upper=2.0, survey_sd=0.1, discount=0.95, sigma_g_cap=None, trials=10)
+SPEC = PipelineSpec(
+    n_grid=10, upper=2.0, survey_sd=0.1, discount=0.95, sigma_g_cap=None, solver=TEN_TRIALS
+)
 GOLD = (0.75, 1.0, 0.1)
 WRONG = (0.3, 0.6, 0.3)
 
@@ -149,7 +152,7 @@ def test_the_score_of_an_action_table_matches_the_exact_markov_chain_value():
 
 @pytest.fixture(scope="module")
 def tiny_study() -> xr.Dataset:
-    return run_robust_choice(seeds=(0, 1), **TINY)
+    return run_robust_choice(ChoiceSettings(seeds=(0, 1), **TINY))
 
 
 def test_the_choice_is_the_argmax_of_the_objective_on_the_stored_scores(tiny_study):
@@ -183,7 +186,7 @@ def test_the_dataset_has_the_documented_layout_and_round_trips(tiny_study, tmp_p
 
 
 def test_the_same_seed_gives_the_same_dataset(tiny_study):
-    again = run_robust_choice(seeds=(0, 1), **TINY)
+    again = run_robust_choice(ChoiceSettings(seeds=(0, 1), **TINY))
     for ds in (again, tiny_study):
         ds.attrs.pop("created")
     xr.testing.assert_identical(again, tiny_study)
@@ -192,7 +195,7 @@ def test_the_same_seed_gives_the_same_dataset(tiny_study):
 def test_worker_processes_give_the_serial_numbers(tiny_study):
     from decide.parallel import Backend
 
-    spread = run_robust_choice(seeds=(0, 1), backend=Backend(workers=2), **TINY)
+    spread = run_robust_choice(ChoiceSettings(seeds=(0, 1), **TINY), backend=Backend(workers=2))
     for name in ("score", "candidate_gold_value", "gold_value", "chosen"):
         assert np.array_equal(spread[name].values, tiny_study[name].values), name
 
@@ -241,7 +244,7 @@ def test_injected_models_must_have_one_row_per_fit():
         ({"k": 1}, "k"),
         ({"years": 3}, "years"),
         ({"n_grid": 1}, "n_grid"),
-        ({"trials": 0}, "trials"),
+        ({"solver": PointBased()}, "solver"),
         ({"replicates": 0}, "replicates"),
         ({"gold_replicates": 0}, "gold_replicates"),
         ({"horizon": 0}, "horizon"),
@@ -261,9 +264,13 @@ def test_settings_errors_name_the_field(change, field):
         dataclasses.replace(ChoiceSettings(), **change)
 
 
-def test_an_unknown_setting_is_a_usage_error():
-    with pytest.raises(UsageError, match="run_robust_choice"):
-        run_robust_choice(n_candidates=3)
+def test_a_callback_stops_the_study_after_the_seed_it_saw():
+    seen = []
+    ds = run_robust_choice(
+        ChoiceSettings(seeds=(0, 1), **TINY), callback=lambda p: seen.append(p) or True
+    )
+    assert ds.attrs["stop_reason"] == "callback" and ds["seed"].values.tolist() == [0]
+    assert [(p.done, p.total, p.task) for p in seen] == [(1, 2, "seed=0")]
 
 
 # ---------------------------------------------------------------- the command line
@@ -271,8 +278,9 @@ def test_an_unknown_setting_is_a_usage_error():
 
 def test_the_command_runs_and_writes_the_dataset(tmp_path, capsys):
     out = tmp_path / "choice.nc"
-    argv = ["robust", "choose", "--seeds", "2", "--models", "2", "--grid", "8", "--trials", "5",
-            "--replicates", "10", "--gold-replicates", "10", "--horizon", "8", "--out", str(out),
+    argv = ["robust", "choose", "--seeds", "2", "--models", "2", "--grid", "8",
+            "--max-iterations", "5", "--replicates", "10", "--gold-replicates", "10",
+            "--horizon", "8", "--out", str(out),
             "--plot", str(tmp_path / "choice.png"), "--quiet"]  # fmt: skip
     assert main(argv) == 0
     ds = read(out)

@@ -15,7 +15,7 @@ and surveys are drawn from the true model, the belief of a POMDP candidate follo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,19 +32,18 @@ from decide.pomdp.policy import AlphaVectorPolicy
 KINDS = ("POMDP", "CE", "MSY", "TAC")
 ORDER = "harvest_first"
 #: Seconds allowed per solve: far beyond any trial budget here, so the budget ends the solve.
-SOLVE_TIME_LIMIT = 1e6
 
 
 @dataclass(frozen=True)
 class PipelineSpec:
-    """The POMDP pipeline's fixed part: grids, survey noise, discount, σg cap, solver budget."""
+    """The POMDP pipeline's fixed part: grids, survey noise, discount, σg cap, the solver."""
 
     n_grid: int
     upper: float
     survey_sd: float
     discount: float
     sigma_g_cap: float | None
-    trials: int
+    solver: PointBased
 
     @property
     def grids(self) -> Grids:
@@ -99,9 +98,7 @@ def build_candidates(models: np.ndarray, spec: PipelineSpec) -> Candidates:
         raise ModelError("models", f"expected finite rows (r, K, sigma_g), got {models.shape}")
     grids = spec.grids
     # Ctrl-C must not leave a cut-short policy among the candidates: the seed is not finished
-    solver = PointBased(
-        time_limit=SOLVE_TIME_LIMIT, max_iterations=spec.trials, on_interrupt="raise"
-    )
+    solver = replace(spec.solver, on_interrupt="raise")
     names, sources, kinds, policies, pomdps = [], [], [], [], []
     for index, row in enumerate(models):
         pomdp = model_pomdp(row, spec)

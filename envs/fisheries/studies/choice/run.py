@@ -9,9 +9,10 @@ study makes the same choice among the policies of the POMDP pipeline. For each s
    k bootstrap fits (:mod:`decide.envs.fisheries.studies.proxy.records`);
 2. **candidates**: every fitted model becomes the simulation study's POMDP on shared grids of
    ``n_grid`` points on [0, ``upper``] with survey noise ``survey_sd`` (σg capped at
-   ``sigma_g_cap`` if set); its point-based policy (``trials`` trials), whose belief follows that
-   model, and its CE, MSY and TAC action tables are candidates, named ``"single/POMDP"``,
-   ``"boot2/CE"``, … (4 (1 + k) in all; :mod:`decide.envs.fisheries.studies.choice.candidates`);
+   ``sigma_g_cap`` if set); its point-based policy (``solver``, under its trial budget), whose
+   belief follows that model, and its CE, MSY and TAC action tables are candidates, named
+   ``"single/POMDP"``, ``"boot2/CE"``, … (4 (1 + k) in all;
+   :mod:`decide.envs.fisheries.studies.choice.candidates`);
 3. **scores**: :math:`v_{mc}`, the mean NPV :math:`\sum_{k<H} \gamma^{k+1}\min(x_k, h_k)` of
    candidate c over ``replicates`` runs of H = ``horizon`` years from the grid point nearest
    ``start``, with fitted model m as the truth; every candidate and model share the uniforms;
@@ -27,12 +28,13 @@ study makes the same choice among the policies of the POMDP pipeline. For each s
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import replace
 
 import numpy as np
 import xarray as xr
 
 from decide import parallel
+from decide.contract import Callback
 from decide.envs.fisheries.model.dynamics import nearest_index
 from decide.envs.fisheries.studies.choice.candidates import (
     KINDS,
@@ -45,7 +47,7 @@ from decide.envs.fisheries.studies.choice.dataset import choice_dataset
 from decide.envs.fisheries.studies.choice.settings import ChoiceSettings
 from decide.envs.fisheries.studies.proxy.records import fit_models, simulate_records
 from decide.envs.fisheries.studies.proxy.value import OBJECTIVES, proxy_objectives
-from decide.errors import ModelError, UsageError
+from decide.errors import ModelError
 from decide.parallel import Backend
 
 __all__ = ["KINDS", "OBJECTIVES", "ChoiceSettings", "run_robust_choice", "run_seed"]
@@ -117,8 +119,7 @@ def run_robust_choice(
     settings: ChoiceSettings | None = None,
     *,
     backend: Backend | None = None,
-    quiet: bool = True,
-    **changes,
+    callback: Callback | None = None,
 ) -> xr.Dataset:
     """Run the study for every seed and collect it in a Dataset.
 
@@ -128,10 +129,9 @@ def run_robust_choice(
         The study (defaults if omitted).
     backend : decide.parallel.Backend, optional
         Where the seeds run (one task per seed); default serial. Same numbers anywhere.
-    quiet : bool
-        No progress bar over the seeds (the default; it is also off when not a terminal).
-    **changes
-        Fields of :class:`ChoiceSettings` to replace, e.g. ``corruption=0.0, seeds=(0, 1)``.
+    callback : callable, optional
+        Sees a :class:`~decide.parallel.TaskProgress` after each seed; True stops the study,
+        whose Dataset then holds the finished seeds.
 
     Returns
     -------
@@ -142,11 +142,11 @@ def run_robust_choice(
         and ``candidate_gold_collapse`` (candidate, seed); fits ``fit_r``, ``fit_K``,
         ``fit_sigma_g`` (seed, model); ``gold_optimum`` and ``corrupted_records`` (seed).
     """
-    try:
-        settings = dataclasses.replace(settings or ChoiceSettings(), **changes)
-    except TypeError as error:
-        raise UsageError(f"run_robust_choice: {error}") from None
+    settings = settings or ChoiceSettings()
     tasks = {f"seed={seed}": (settings, seed) for seed in settings.seeds}
-    done = parallel.run(_run_task, tasks, backend=backend, description="seeds", quiet=quiet)
+    done = parallel.run(_run_task, tasks, backend=backend, callback=callback)
     done.raise_failures()
-    return choice_dataset(settings, list(done.results.values()))
+    finished = tuple(seed for seed in settings.seeds if f"seed={seed}" in done.results)
+    ds = choice_dataset(replace(settings, seeds=finished), list(done.results.values()))
+    ds.attrs["stop_reason"] = "callback" if done.stopped else "iteration limit"
+    return ds

@@ -4,7 +4,7 @@ field by field."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -12,9 +12,12 @@ from decide.envs.fisheries.data.fitting import NAMES, PAPER_PRIORS
 from decide.envs.fisheries.studies.choice.candidates import PipelineSpec
 from decide.envs.fisheries.studies.proxy.settings import ProxySettings
 from decide.errors import UsageError
+from decide.pomdp.pointbased import PointBased
 from decide.robust.ensemble import DEFAULT_LAM
 
-_INTEGERS = {"n_grid": 2, "trials": 1, "replicates": 1, "gold_replicates": 1, "horizon": 1}
+_INTEGERS = {"n_grid": 2, "replicates": 1, "gold_replicates": 1, "horizon": 1}
+#: A solve's seconds: far more than a trial budget needs, so the budget is what stops it.
+SOLVE_TIME_LIMIT = 1e6
 _POSITIVE = ("start", "upper")
 _NON_NEGATIVE = ("survey_sd",)
 
@@ -53,8 +56,10 @@ class ChoiceSettings:
         Cap on a fitted σg in its POMDP (the RAM batch uses 0.2); None: no cap.
     discount : float
         γ in (0, 1) of the POMDPs, the reference rules and the NPV.
-    trials : int
-        Trial budget of each point-based solve (the only stopping rule, so deterministic).
+    solver : PointBased
+        The point-based solver of every candidate POMDP. It must have a trial budget
+        (``max_iterations``), which makes the study deterministic; the default's 100 trials
+        stop it long before its time limit.
     replicates, gold_replicates : int
         Runs per candidate with a fitted model, and with the gold model, as the truth.
     horizon : int
@@ -83,7 +88,9 @@ class ChoiceSettings:
     survey_sd: float = 0.1
     sigma_g_cap: float | None = None
     discount: float = 0.95
-    trials: int = 100
+    solver: PointBased = field(
+        default_factory=lambda: PointBased(time_limit=SOLVE_TIME_LIMIT, max_iterations=100)
+    )
     replicates: int = 100
     gold_replicates: int = 400
     horizon: int = 50
@@ -108,6 +115,9 @@ class ChoiceSettings:
         for name in _NON_NEGATIVE:
             if not (_is_number(value := getattr(self, name)) and value >= 0):
                 raise UsageError(f"{name}: expected a finite number ≥ 0, got {value!r}")
+        if not isinstance(self.solver, PointBased) or self.solver.max_iterations is None:
+            message = f"expected a PointBased with max_iterations, got {self.solver!r}"
+            raise UsageError(f"solver: {message}")
         cap = self.sigma_g_cap
         if cap is not None and not (_is_number(cap) and cap > 0):
             raise UsageError(f"sigma_g_cap: expected None or a finite number > 0, got {cap!r}")
@@ -129,6 +139,6 @@ class ChoiceSettings:
 
     @property
     def pipeline(self) -> PipelineSpec:
-        """Grids, survey noise, discount, σg cap and trial budget of every POMDP."""
+        """Grids, survey noise, discount, σg cap and solver of every POMDP."""
         return PipelineSpec(self.n_grid, self.upper, self.survey_sd, self.discount,
-                            self.sigma_g_cap, self.trials)  # fmt: skip
+                            self.sigma_g_cap, self.solver)  # fmt: skip

@@ -23,12 +23,13 @@ that falls with d while the proxy value keeps rising.
 
 from __future__ import annotations
 
-import dataclasses
+from dataclasses import asdict, replace
 
 import numpy as np
 import xarray as xr
 
 from decide import parallel
+from decide.contract import Callback
 from decide.envs.fisheries.data.fitting import NAMES
 from decide.envs.fisheries.studies.proxy.records import fit_models, simulate_records
 from decide.envs.fisheries.studies.proxy.settings import ProxySettings
@@ -38,7 +39,6 @@ from decide.envs.fisheries.studies.proxy.value import (
     proxy_objectives,
     rule_npv,
 )
-from decide.errors import UsageError
 from decide.parallel import Backend
 from decide.results import make_attrs
 from decide.robust.curves import best_of_n_kl
@@ -97,8 +97,7 @@ def run_proxy_study(
     settings: ProxySettings | None = None,
     *,
     backend: Backend | None = None,
-    quiet: bool = True,
-    **changes,
+    callback: Callback | None = None,
 ) -> xr.Dataset:
     """Run the study for every seed and collect it in a Dataset.
 
@@ -108,10 +107,9 @@ def run_proxy_study(
         The study (defaults if omitted).
     backend : decide.parallel.Backend, optional
         Where the seeds run (each seed is one task); default serial. Same numbers anywhere.
-    quiet : bool
-        No progress bar over the seeds (the default; it is also off when not a terminal).
-    **changes
-        Fields of :class:`ProxySettings` to replace, e.g. ``corruption=0.0, seeds=(0, 1)``.
+    callback : callable, optional
+        Sees a :class:`~decide.parallel.TaskProgress` after each seed; True stops the study,
+        whose Dataset then holds the finished seeds.
 
     Returns
     -------
@@ -122,13 +120,12 @@ def run_proxy_study(
         ``"bootstrap 0"`` …; ``gold_optimum`` (seed), the best gold value in the candidate pool;
         ``corrupted_records`` (seed). Select an objective with ``ds.sel(objective="wco")``.
     """
-    try:
-        settings = dataclasses.replace(settings or ProxySettings(), **changes)
-    except TypeError as error:
-        raise UsageError(f"run_proxy_study: {error}") from None
+    settings = settings or ProxySettings()
     tasks = {f"seed={seed}": (settings, seed) for seed in settings.seeds}
-    done = parallel.run(_run_task, tasks, backend=backend, description="seeds", quiet=quiet)
+    done = parallel.run(_run_task, tasks, backend=backend, callback=callback)
     done.raise_failures()
+    finished = tuple(seed for seed in settings.seeds if f"seed={seed}" in done.results)
+    settings = replace(settings, seeds=finished)
     runs = list(done.results.values())
 
     def stacked(key: str, axis: int = 0) -> np.ndarray:
@@ -163,6 +160,11 @@ def run_proxy_study(
             "seed", stacked("corrupted"), "grossly wrong survey records"
         ),
     }
-    parameters = dataclasses.asdict(settings)
-    attrs = make_attrs("fisheries gold-vs-proxy study", "best-of-n under fitted models", parameters)
+    parameters = asdict(settings)
+    attrs = make_attrs(
+        "fisheries gold-vs-proxy study",
+        "best-of-n under fitted models",
+        parameters,
+        stop_reason="callback" if done.stopped else "iteration limit",
+    )
     return xr.Dataset(data, coords=coords, attrs=attrs)
