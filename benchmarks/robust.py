@@ -325,10 +325,11 @@ CONFIRMATION_SEEDS = range(40, 200)
 
 def offline_section(args) -> None:
     from decide.envs.fisheries.studies.offline.run import run_offline_study
+    from decide.envs.fisheries.studies.offline.settings import OfflineSettings
 
     seeds = range(1) if args.quick else range(*args.offline_seeds)
     for model in ("logistic", "surplus"):
-        ds = run_offline_study(model=model, seeds=seeds)
+        ds = run_offline_study(OfflineSettings(model=model, seeds=seeds))
         gold = ds["gold_value"]
         print(f"\n{model} fit: gold value per policy, mean ± SE over seeds {seeds}")
         for policy in gold["policy"].values:

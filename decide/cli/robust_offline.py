@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from decide import progress
 from decide.cli.common import (
     add_backend,
     add_quiet,
@@ -60,19 +61,20 @@ def add_offline(sub: argparse._SubParsersAction) -> None:
 
 def run_offline(args: argparse.Namespace) -> int:
     from decide.envs.fisheries.studies.offline.run import run_offline_study, summary
+    from decide.envs.fisheries.studies.offline.settings import OfflineSettings
     from decide.results import standard_error
 
-    ds = run_offline_study(
+    settings = OfflineSettings(
         model=args.model,
-        seeds=range(args.first_seed, args.first_seed + args.seeds),
+        seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)),
         n_bootstrap=args.bootstrap,
         level=args.level,
         eta=args.eta,
         gross_fraction=args.gross,
         rate=args.rate,
-        backend=backend_from(args),
-        quiet=args.quiet,
     )
+    with progress.tasks_bar("histories", quiet=args.quiet) as show:
+        ds = run_offline_study(settings, backend=backend_from(args), callback=show)
     print(summary(ds))
     gold = ds["gold_value"]
     print("regularised minus    mean ± SE over histories   better on")

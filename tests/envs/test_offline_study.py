@@ -34,6 +34,7 @@ import pytest
 
 from decide.envs.fisheries.data.fitting import log_likelihood
 from decide.envs.fisheries.studies.offline.run import run_offline_study, simulate_history, summary
+from decide.envs.fisheries.studies.offline.settings import OfflineSettings
 from decide.errors import UsageError
 from decide.results import parameters, read, validate
 
@@ -100,7 +101,7 @@ def test_confidence_set_is_the_likelihood_ratio_set(study):
 
 def test_same_seed_same_numbers():
     kwargs = {"seeds": [3], "n_years": 20, "n_grid": 21, "n_bootstrap": 2}
-    first, second = run_offline_study(**kwargs), run_offline_study(**kwargs)
+    first, second = (run_offline_study(OfflineSettings(**kwargs)) for _ in range(2))
     np.testing.assert_array_equal(first.gold_value.values, second.gold_value.values)
     np.testing.assert_array_equal(first.fit.values, second.fit.values)
 
@@ -131,7 +132,9 @@ def test_history_ends_at_a_collapse_and_gross_errors_stay_in_the_records():
 
 @pytest.fixture(scope="module")
 def surplus():
-    return run_offline_study(model="surplus", seeds=range(40, 200))  # the confirmation run
+    return run_offline_study(
+        OfflineSettings(model="surplus", seeds=range(40, 200))
+    )  # the confirmation run
 
 
 def test_surplus_regularised_beats_greedy_on_fitted_and_historical(surplus):
@@ -147,7 +150,7 @@ def test_surplus_simpler_rules_from_the_logistic_fit_do_better(surplus):
 
 
 def test_surplus_study_shares_histories_and_bounds(surplus):
-    logistic = run_offline_study(seeds=[40, 41], n_bootstrap=1).gold_value
+    logistic = run_offline_study(OfflineSettings(seeds=[40, 41], n_bootstrap=1)).gold_value
     ours = surplus.gold_value.sel(seed=[40, 41])
     for name in ("historical", "historical_rule", "CE", "gold_optimal"):
         np.testing.assert_allclose(ours.sel(policy=name), logistic.sel(policy=name), rtol=1e-12)
@@ -164,12 +167,13 @@ def test_max_min_policy_is_best_on_the_worst_model_of_the_surplus_set(surplus):
 
 
 def test_no_screening_keeps_every_refit_and_bad_options_are_refused():
-    ds = run_offline_study(model="surplus", seeds=[1], n_bootstrap=3, level=None, n_grid=21)
+    settings = OfflineSettings(model="surplus", seeds=[1], n_bootstrap=3, level=None, n_grid=21)
+    ds = run_offline_study(settings)
     assert ds.in_set.values.all()
     with pytest.raises(UsageError, match="model"):
-        run_offline_study(model="spline", seeds=[1])
+        OfflineSettings(model="spline", seeds=[1])
     with pytest.raises(UsageError, match="level"):
-        run_offline_study(level=1.0, seeds=[1])
+        OfflineSettings(level=1.0, seeds=[1])
 
 
 def test_cli_runs_writes_the_dataset_and_the_figure(tmp_path, capsys):

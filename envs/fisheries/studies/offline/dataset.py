@@ -8,6 +8,7 @@ import xarray as xr
 from decide.envs.fisheries.data.fitting import NAMES as FIT_NAMES
 from decide.envs.fisheries.data.surplus_fit import KNOTS
 from decide.envs.fisheries.studies.offline.history import GOLD_MODEL
+from decide.envs.fisheries.studies.offline.settings import OfflineSettings
 from decide.results import make_attrs
 
 VALUE_UNITS = "discounted catch (units of K)"
@@ -17,16 +18,16 @@ def _meta(long_name: str, units: str = "1") -> dict[str, str]:
     return {"long_name": long_name, "units": units}
 
 
-def offline_dataset(settings: dict, seeds: list[int], runs: list[dict]) -> xr.Dataset:
+def offline_dataset(settings: OfflineSettings, seeds: list[int], runs: list[dict]) -> xr.Dataset:
     """Stack the seeds' results (policy values, fits, sets) in a Dataset (see run_offline_study)."""
     names = list(runs[0]["gold"])
-    model = settings["model"]
+    model = settings.model
 
     def values(key: str, long_name: str) -> tuple:
         data = np.array([[run[key][name] for run in runs] for name in names])
         return ("policy", "seed"), data, _meta(long_name, VALUE_UNITS)
 
-    models = ["single"] + [f"bootstrap{b}" for b in range(settings["n_bootstrap"])]
+    models = ["single"] + [f"bootstrap{b}" for b in range(settings.n_bootstrap)]
     data = {
         "gold_value": values("gold", "value on the gold model"),
         "fitted_value": values("fitted", "value on the single fitted model"),
@@ -55,7 +56,8 @@ def offline_dataset(settings: dict, seeds: list[int], runs: list[dict]) -> xr.Da
             "fisheries-offline",
             f"offline policy improvement with a {model} fit: max-min over a likelihood "
             "confidence set with imitation (RPO), A2PR",
-            {**settings, "seeds": seeds, "gold_r": GOLD_MODEL.r, "gold_K": GOLD_MODEL.K},
+            settings.parameters()
+            | {"seeds": seeds, "gold_r": GOLD_MODEL.r, "gold_K": GOLD_MODEL.K},
             start_distribution="empirical distribution of the surveyed historical states",
             reference_rules_from="single logistic maximum-likelihood fit",
         )

@@ -64,12 +64,11 @@ docs/robust.md, from ``benchmarks/robust.py --only offline``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import xarray as xr
 
 from decide import parallel
+from decide.contract import Callback
 from decide.envs.fisheries.model.growth import Logistic
 from decide.envs.fisheries.model.pomdp_builder import make_grids
 from decide.envs.fisheries.model.reference import ConstantEscapement, HarvestRate, reference_rules
@@ -77,7 +76,6 @@ from decide.envs.fisheries.studies.offline.dataset import offline_dataset
 from decide.envs.fisheries.studies.offline.history import (
     GOLD,
     GOLD_MODEL,
-    MODELS,
     ORDER,
     UPPER,
     History,
@@ -87,7 +85,8 @@ from decide.envs.fisheries.studies.offline.history import (
     fitted_set,
     simulate_history,
 )
-from decide.errors import ModelError, UsageError
+from decide.envs.fisheries.studies.offline.settings import OfflineSettings
+from decide.errors import ModelError
 from decide.mdp import TabularMDP, greedy_policy, policy_evaluation, value_iteration
 from decide.parallel import Backend
 from decide.results import standard_error
@@ -131,49 +130,49 @@ def _logistic_greedy(model: str, ml: np.ndarray, n_grid: int, discount: float) -
     return {"greedy_logistic": greedy_policy(value_iteration(mdp)[1])}
 
 
-def _one_seed(seed: int, settings: dict) -> dict:
+def _one_seed(seed: int, settings: OfflineSettings) -> dict:
     rng = np.random.default_rng(seed)
-    n_grid, discount = settings["n_grid"], settings["discount"]
+    n_grid, discount = settings.n_grid, settings.discount
     history = simulate_history(
         rng,
-        n_years=settings["n_years"],
-        sigma_g=settings["sigma_g"],
-        sigma_m=settings["sigma_m"],
-        gross_fraction=settings["gross_fraction"],
-        rate=settings["rate"],
-        rate_jitter=settings["rate_jitter"],
+        n_years=settings.n_years,
+        sigma_g=settings.sigma_g,
+        sigma_m=settings.sigma_m,
+        gross_fraction=settings.gross_fraction,
+        rate=settings.rate,
+        rate_jitter=settings.rate_jitter,
     )
     ml = _fit(history.records, history.catches)  # the logistic fit, also behind CE, MSY, TAC
-    models = fitted_set(settings["model"], history, ml, settings["n_bootstrap"],
-                        settings["level"], rng, n_grid=n_grid, discount=discount)  # fmt: skip
+    models = fitted_set(settings.model, history, ml, settings.n_bootstrap,
+                        settings.level, rng, n_grid=n_grid, discount=discount)  # fmt: skip
     fitted, ensemble = models.fitted, models.ensemble
-    gold = fitted_mdp(*GOLD, settings["sigma_g"], n_grid=n_grid, discount=discount)
+    gold = fitted_mdp(*GOLD, settings.sigma_g, n_grid=n_grid, discount=discount)
     grids = make_grids(GOLD_MODEL, n_grid, upper=UPPER)
     behaviour: Behaviour = behaviour_from_history(
         grids.snap_observation(history.records),
         grids.snap_action(history.quotas),
         n_grid,
         n_grid,
-        prior=settings["prior"],
+        prior=settings.prior,
     )
     mu0 = behaviour.state_frequencies
-    eta, beta = settings["eta"], settings["beta"]
+    eta, beta = settings.eta, settings.beta
 
     def rpo(weight: float) -> np.ndarray:
         return regularised_policy(ensemble, behaviour, eta=weight, beta=beta, initial=mu0).policy
 
     policies = {
         "historical": behaviour.policy,
-        "historical_rule": np.eye(n_grid)[grids.snap_action(settings["rate"] * grids.states)],
+        "historical_rule": np.eye(n_grid)[grids.snap_action(settings.rate * grids.states)],
         "greedy_fitted": greedy_policy(value_iteration(fitted)[1]),
         "pessimistic": rpo(0.0),
         "regularised": rpo(eta),
         "a2pr": advantage_weighted_imitation(fitted, behaviour)[0],
         **_rule_policies(ml, n_grid, discount),
-        **_logistic_greedy(settings["model"], ml, n_grid, discount),
+        **_logistic_greedy(settings.model, ml, n_grid, discount),
         "gold_optimal": greedy_policy(value_iteration(gold)[1]),
     }
-    for weight in settings["eta_sweep"]:
+    for weight in settings.eta_sweep:
         policies[f"regularised_eta={weight:g}"] = rpo(weight)
 
     def value(mdp: TabularMDP, pi: np.ndarray) -> float:
@@ -191,57 +190,16 @@ def _one_seed(seed: int, settings: dict) -> dict:
 
 
 def run_offline_study(
+    settings: OfflineSettings | None = None,
     *,
-    seeds: Sequence[int] = tuple(range(40)),
-    model: str = "logistic",
-    n_years: int = 50,
-    sigma_g: float = 0.1,
-    sigma_m: float = 0.1,
-    gross_fraction: float = 0.1,
-    rate: float = 0.3,
-    rate_jitter: float = 0.2,
-    n_bootstrap: int = 5,
-    level: float | None = 0.95,
-    eta: float = 0.01,
-    beta: float = 0.001,
-    prior: float = 0.001,
-    n_grid: int = 55,
-    discount: float = 0.95,
-    eta_sweep: Sequence[float] = (),
     backend: Backend | None = None,
-    quiet: bool = True,
+    callback: Callback | None = None,
 ) -> xr.Dataset:
     r"""Gold values of the offline policies over seeds (module docstring).
 
-    Parameters
-    ----------
-    seeds : sequence of int
-        One history (and bootstrap) per seed: ``numpy.random.default_rng(seed)``.
-    model : {"logistic", "surplus"}
-        What the managers fit: the logistic model by maximum likelihood, or the flexible
-        penalised piecewise-linear surplus (:mod:`decide.envs.fisheries.data.surplus_fit`); see
-        :func:`~decide.envs.fisheries.studies.offline.history.fitted_set`.
-    n_years, sigma_g, sigma_m, gross_fraction, rate, rate_jitter
-        The history: years, process noise (also the gold model's), survey noise, share of grossly
-        wrong records, the managers' harvest rate and its log-scale jitter.
-    n_bootstrap : int
-        Bootstrap refits drawn; those inside the likelihood-ratio set of level ``level``
-        join the ML fit in the confidence set.
-    level : float or None
-        Confidence level of the likelihood-ratio set; None keeps every refit.
-    eta, beta : float
-        Imitation weight η and KL temperature β of the regularised policy (value units: the
-        discounted catch).
-    prior : float
-        Dirichlet concentration per action of the behaviour policy.
-    n_grid, discount : int, float
-        Grid points on [0, 2] and γ.
-    eta_sweep : sequence of float
-        Extra η values, reported as policies ``regularised_eta=…``.
-    backend : decide.parallel.Backend, optional
-        Where the histories run (one task each); default serial. Same numbers anywhere.
-    quiet : bool
-        No progress bar over the histories (the default; also off when not a terminal).
+    ``backend`` says where the histories run (one task each); default serial, the same numbers
+    anywhere. ``callback`` sees a :class:`~decide.parallel.TaskProgress` after each history;
+    True stops the study, whose Dataset then holds the finished seeds.
 
     Returns
     -------
@@ -251,43 +209,17 @@ def run_offline_study(
         ``penalty``, ``dof`` and ``fit_sigma_g`` (seed) for the surplus model; ``in_set``
         (seed, model): which fits form the confidence set.
     """
-    seeds = [int(s) for s in seeds]
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise UsageError(f"seeds: expected distinct integers, got {seeds}")
-    if int(n_bootstrap) != n_bootstrap or n_bootstrap < 1:
-        raise UsageError(f"n_bootstrap: expected an integer >= 1, got {n_bootstrap}")
-    if int(n_years) != n_years or n_years < 4:
-        raise UsageError(f"n_years: expected an integer >= 4, got {n_years}")
-    if level is not None and not 0.0 < level < 1.0:
-        raise UsageError(f"level: expected None or a confidence level in (0, 1), got {level}")
-    if model not in MODELS:
-        raise UsageError(f"model: expected one of {MODELS}, got {model!r}")
-    if not 0.0 <= gross_fraction < 1.0:
-        raise UsageError(f"gross_fraction: expected a value in [0, 1), got {gross_fraction}")
-    settings = {
-        "n_years": int(n_years),
-        "sigma_g": float(sigma_g),
-        "sigma_m": float(sigma_m),
-        "gross_fraction": float(gross_fraction),
-        "rate": float(rate),
-        "rate_jitter": float(rate_jitter),
-        "n_bootstrap": int(n_bootstrap),
-        "model": model,
-        "level": None if level is None else float(level),
-        "eta": float(eta),
-        "beta": float(beta),
-        "prior": float(prior),
-        "n_grid": int(n_grid),
-        "discount": float(discount),
-        "eta_sweep": [float(e) for e in eta_sweep],
-    }
-    tasks = {f"seed={seed}": (seed, settings) for seed in seeds}
-    done = parallel.run(_run_task, tasks, backend=backend, description="histories", quiet=quiet)
+    settings = settings or OfflineSettings()
+    tasks = {f"seed={seed}": (seed, settings) for seed in settings.seeds}
+    done = parallel.run(_run_task, tasks, backend=backend, callback=callback)
     done.raise_failures()
-    return offline_dataset(settings, seeds, list(done.results.values()))
+    finished = [seed for seed in settings.seeds if f"seed={seed}" in done.results]
+    ds = offline_dataset(settings, finished, list(done.results.values()))
+    ds.attrs["stop_reason"] = "callback" if done.stopped else "iteration limit"
+    return ds
 
 
-def _run_task(task: tuple[int, dict]) -> dict:
+def _run_task(task: tuple[int, OfflineSettings]) -> dict:
     return _one_seed(*task)
 
 
