@@ -24,10 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
+from decide import progress
 from decide.envs.fisheries.studies.batch.report import PUBLISHED_MEDIAN_GAPS, summary
 from decide.envs.fisheries.studies.batch.run import ram_tasks, run_batch
 from decide.envs.fisheries.studies.batch.stock import BatchSettings
 from decide.parallel import Backend
+from decide.pomdp.pointbased import PointBased
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_SECONDS = 2 * 3600.0
@@ -42,9 +44,9 @@ def default_data_dir() -> Path:
 def timed_batch(args, settings, stocks, workers: int, out: Path):
     tasks, skipped = ram_tasks(args.data_dir, settings, stocks)
     start = time.perf_counter()
-    outcome = run_batch(
-        tasks, settings, out, skipped=skipped, backend=Backend(workers=workers), quiet=args.quiet
-    )
+    with progress.tasks_bar("stocks", quiet=args.quiet) as show:
+        backend = Backend(workers=workers)
+        outcome = run_batch(tasks, settings, out, skipped=skipped, backend=backend, callback=show)
     return outcome, time.perf_counter() - start
 
 
@@ -76,9 +78,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "ram_batch.nc")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
-    settings = BatchSettings(
-        fit="published", time_limit=args.time_limit, replicates=args.replicates
-    )
+    solver = PointBased(time_limit=args.time_limit)
+    settings = BatchSettings(fit="published", solver=solver, replicates=args.replicates)
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores")
     if not args.skip_full:
         args.out.parent.mkdir(exist_ok=True)

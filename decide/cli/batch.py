@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from decide import progress
 from decide.cli.common import (
     add_backend,
     add_quiet,
@@ -14,7 +15,6 @@ from decide.cli.common import (
     output_path,
     positive_float,
     positive_int,
-    write_dataset,
 )
 
 DESCRIPTION = (
@@ -94,7 +94,7 @@ def _add_ram_options(parser: argparse.ArgumentParser) -> None:
         help="solver budget per stock and noise level",
     )
     add(
-        "--trials",
+        "--max-iterations",
         type=positive_int,
         default=None,
         metavar="N",
@@ -128,6 +128,7 @@ def run_ram(args: argparse.Namespace) -> int:
     from decide.envs.fisheries.studies.batch.report import plot_batch, summary
     from decide.envs.fisheries.studies.batch.run import ram_tasks, run_batch
     from decide.envs.fisheries.studies.batch.stock import BatchSettings
+    from decide.pomdp.pointbased import PointBased
 
     settings = BatchSettings(
         sigma_ms=tuple(args.sigma_m),
@@ -135,8 +136,7 @@ def run_ram(args: argparse.Namespace) -> int:
         n_grid=args.grid,
         discount=args.discount,
         extinction_penalty=args.extinction_penalty,
-        time_limit=args.time_limit,
-        trials=args.trials,
+        solver=PointBased(time_limit=args.time_limit, max_iterations=args.max_iterations),
         replicates=args.replicates,
         seed=args.seed,
     )
@@ -145,15 +145,16 @@ def run_ram(args: argparse.Namespace) -> int:
         print(f"left out stock {stock}: {reason}")
     backend = replace(backend_from(args), retries=args.retries)
     try:
-        outcome = run_batch(
-            tasks,
-            settings,
-            args.out,
-            skipped=skipped,
-            backend=backend,
-            resume=args.resume,
-            quiet=args.quiet,
-        )
+        with progress.tasks_bar("stocks", quiet=args.quiet) as show:
+            outcome = run_batch(
+                tasks,
+                settings,
+                args.out,
+                skipped=skipped,
+                backend=backend,
+                resume=args.resume,
+                callback=show,
+            )
     except KeyboardInterrupt:
         print(
             f"decide: interrupted; finished stocks are kept in {args.out}.partial/ "
@@ -167,7 +168,7 @@ def run_ram(args: argparse.Namespace) -> int:
     )
     if outcome.dataset is not None:
         print(summary(outcome.dataset))
-        write_dataset(outcome.dataset, args.out)
+        print(f"wrote {args.out}")  # run_batch wrote it, as the last step of the store
         if args.plot is not None:
             plot_batch(outcome.dataset, args.plot)
             print(f"wrote {args.plot}")

@@ -4,6 +4,7 @@ reproducible per-stock results, and the partial store that lets a run resume."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -45,7 +46,9 @@ from decide.pomdp.pointbased import PointBased
 from decide.pomdp.reactive import reactive_vectors
 
 #: Small and with a trial budget, so that every number is reproducible and a stock takes ~1 s.
-FAST = BatchSettings(n_grid=31, trials=30, time_limit=600, replicates=200)
+FAST = BatchSettings(
+    n_grid=31, solver=PointBased(time_limit=600, max_iterations=30), replicates=200
+)
 #: Stocks whose small solves are quick.
 FEW = ["1", "2", "4"]
 
@@ -170,7 +173,7 @@ def test_the_pomdp_is_compared_with_the_rule_of_highest_mean():
 
 def test_a_stock_gives_the_same_numbers_alone_or_in_a_batch(fast_tasks, tmp_path):
     alone = solve_stock(fast_tasks["stock-002"])
-    together = run_batch(fast_tasks, FAST, tmp_path / "b.nc", quiet=True).dataset
+    together = run_batch(fast_tasks, FAST, tmp_path / "b.nc").dataset
     assert_same(alone, together.sel(stock=[2]))
     assert np.all(together["lower_bound"] <= together["upper_bound"])
     assert set(together["stop_reason"].values.ravel()) == {"iteration limit"}
@@ -226,21 +229,21 @@ def test_resume_redoes_nothing_that_finished(fast_tasks, tmp_path, monkeypatch):
     first = Interrupt(stop_at=3)
     monkeypatch.setattr(batch_run, "solve_stock", first)
     with pytest.raises(KeyboardInterrupt):
-        run_batch(fast_tasks, FAST, out, quiet=True)
+        run_batch(fast_tasks, FAST, out)
     assert not out.exists()
     kept = sorted(p.name for p in (tmp_path / "study.nc.partial").glob("*.nc"))
     assert kept == ["stock-001.nc", "stock-002.nc"]
     with pytest.raises(UsageError, match="--resume"):
-        run_batch(fast_tasks, FAST, out, quiet=True)
-    other = BatchSettings(**{**FAST.as_dict(), "replicates": 10})
+        run_batch(fast_tasks, FAST, out)
+    other = dataclasses.replace(FAST, replicates=10)
     with pytest.raises(UsageError, match="replicates"):
-        run_batch(fast_tasks, other, out, resume=True, quiet=True)
+        run_batch(fast_tasks, other, out, resume=True)
     second = Interrupt()
     monkeypatch.setattr(batch_run, "solve_stock", second)
-    resumed = run_batch(fast_tasks, FAST, out, resume=True, quiet=True)
+    resumed = run_batch(fast_tasks, FAST, out, resume=True)
     assert second.names == ["stock-004"]
     assert resumed.reused == ["stock-001", "stock-002"] and resumed.computed == ["stock-004"]
-    uninterrupted = run_batch(fast_tasks, FAST, tmp_path / "whole.nc", quiet=True).dataset
+    uninterrupted = run_batch(fast_tasks, FAST, tmp_path / "whole.nc").dataset
     assert_same(results.read(out), uninterrupted)
 
 
@@ -253,16 +256,27 @@ def failing_for_stock_2(task):
 def test_a_failing_stock_is_named_and_the_others_are_kept(fast_tasks, tmp_path, monkeypatch):
     out = tmp_path / "study.nc"
     monkeypatch.setattr(batch_run, "solve_stock", failing_for_stock_2)
-    outcome = run_batch(fast_tasks, FAST, out, quiet=True)
+    outcome = run_batch(fast_tasks, FAST, out)
     assert list(outcome.failures) == ["stock-002"]
     assert "RuntimeError: solver blew up" in outcome.failures["stock-002"]
     assert list(results.read(out)["stock"].values) == [1, 4]
     assert PartialStore(out, FAST, resume=True).finished() == {"stock-001", "stock-004"}
     retry = Interrupt()
     monkeypatch.setattr(batch_run, "solve_stock", retry)
-    outcome = run_batch(fast_tasks, FAST, out, resume=True, quiet=True)
+    outcome = run_batch(fast_tasks, FAST, out, resume=True)
     assert retry.names == ["stock-002"] and not outcome.failures
     assert list(results.read(out)["stock"].values) == [1, 2, 4]
+
+
+def test_a_callback_stops_the_batch_and_resume_finishes_it(fast_tasks, tmp_path):
+    out = tmp_path / "study.nc"
+    stopped = run_batch(fast_tasks, FAST, out, callback=lambda p: p.done == 1)
+    assert stopped.stop_reason == "callback" and stopped.computed == ["stock-001"]
+    assert list(results.read(out)["stock"].values) == [1]  # the finished stock, written
+    resumed = run_batch(fast_tasks, FAST, out, resume=True)
+    assert resumed.stop_reason == "iteration limit" and resumed.reused == ["stock-001"]
+    assert list(results.read(out)["stock"].values) == [1, 2, 4]
+    assert not (tmp_path / "study.nc.partial").exists()
 
 
 def _spawn(*args: str) -> subprocess.Popen:
@@ -305,7 +319,7 @@ def test_a_batch_on_dask_survives_a_killed_worker_with_the_serial_numbers(
     out = tmp_path / "dask.nc"
     command = [
         sys.executable, "-m", "decide", "batch", "ram", "--data-dir", str(ram_dir),
-        "--stocks", *stocks, "--grid", "31", "--trials", "30", "--time-limit", "600",
+        "--stocks", *stocks, "--grid", "31", "--max-iterations", "30", "--time-limit", "600",
         "--replicates", "200", "--out", str(out), "--quiet",
         "--scheduler", client.scheduler.address,
     ]  # fmt: skip
@@ -332,7 +346,7 @@ def test_ctrl_c_keeps_finished_stocks_and_resume_completes_the_batch(ram_dir, tm
     out = tmp_path / "study.nc"
     command = [
         sys.executable, "-m", "decide", "batch", "ram", "--data-dir", str(ram_dir),
-        "--stocks", *FEW, "--grid", "31", "--trials", "30", "--time-limit", "600",
+        "--stocks", *FEW, "--grid", "31", "--max-iterations", "30", "--time-limit", "600",
         "--replicates", "50000", "--out", str(out), "--quiet",
     ]  # fmt: skip
     process = subprocess.Popen(
@@ -364,7 +378,7 @@ def test_cli_help_and_bad_input(capsys, tmp_path):
     with pytest.raises(SystemExit):
         main(["batch", "ram", "--help"])
     text = capsys.readouterr().out
-    for option in ("--sigma-m", "--stocks", "--fit", "--trials", "--resume", "--scheduler"):
+    for option in ("--sigma-m", "--stocks", "--fit", "--max-iterations", "--resume", "--scheduler"):
         assert option in text
     assert "(default: 0.99)" in text and "(default: [0.05, 0.1, 0.2])" in text
     status = main(["batch", "ram", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o.nc")])
@@ -382,7 +396,7 @@ def test_ctrl_c_during_a_solve_leaves_the_stock_unfinished(fast_tasks, tmp_path,
     pointbased.compile_kernels()  # the warm-up is not what this test interrupts
     monkeypatch.setattr(pointbased, "run_trials", ctrl_c)  # Ctrl-C inside a solve's trials
     with pytest.raises(KeyboardInterrupt):
-        run_batch(fast_tasks, FAST, tmp_path / "study.nc", quiet=True)
+        run_batch(fast_tasks, FAST, tmp_path / "study.nc")
     assert PartialStore(tmp_path / "study.nc", FAST, resume=True).finished() == set()
 
 

@@ -23,6 +23,7 @@ import xarray as xr
 
 from decide import parallel, results
 from decide._atomic import atomic_write_text
+from decide.contract import Callback
 from decide.envs.fisheries.data.catch_data import MIN_YEARS, load_all
 from decide.envs.fisheries.studies.batch.stock import BatchSettings, StockTask, solve_stock
 from decide.errors import FormatError, UsageError
@@ -159,6 +160,7 @@ class BatchOutcome:
     reused: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
+    stop_reason: str = "iteration limit"
 
 
 def run_batch(
@@ -169,11 +171,14 @@ def run_batch(
     skipped: dict[str, str] | None = None,
     backend: parallel.Backend | None = None,
     resume: bool = False,
-    quiet: bool = False,
+    callback: Callback | None = None,
 ) -> BatchOutcome:
     """Solve every task not already in the partial store, then write the Dataset to ``out``.
 
-    Ctrl-C (KeyboardInterrupt) propagates with the finished stocks kept in the store.
+    ``callback`` sees a :class:`~decide.parallel.TaskProgress` after each stock; True stops
+    the batch like Ctrl-C, except that the finished stocks are also gathered and written (the
+    store stays for ``resume``). Ctrl-C (KeyboardInterrupt) propagates with the finished stocks
+    kept in the store.
     """
     out = Path(out)
     store = PartialStore(out, settings, resume=resume)
@@ -182,18 +187,20 @@ def run_batch(
         solve_stock,
         tasks,
         backend=backend,
-        description="stocks",
-        quiet=quiet,
+        callback=callback,
         on_result=store.save,
         skip=reused,
     )
-    outcome = BatchOutcome(None, list(ran.results), reused, ran.failures, dict(skipped or {}))
+    reason = "callback" if ran.stopped else "iteration limit"
+    outcome = BatchOutcome(
+        None, list(ran.results), reused, ran.failures, dict(skipped or {}), reason
+    )
     parts = [store.load(n) if n in reused else ran.results.get(n) for n in tasks]
     parts = [part for part in parts if part is not None]
     if parts:
         outcome.dataset = gather(parts, settings, outcome)
         results.write(outcome.dataset, out)
-    if not ran.failures:
+    if not ran.failures and not ran.stopped:
         store.remove()
     return outcome
 

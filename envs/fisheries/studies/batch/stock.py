@@ -30,8 +30,9 @@ is then unfinished and a resumed batch runs it again.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -62,8 +63,10 @@ FitMethod = Literal["ml", "posterior", "published"]
 class BatchSettings:
     """Everything that fixes a batch's numbers (a resumed batch must use the same).
 
-    ``trials`` (a trial budget per solve) makes every result reproducible on any machine; with
-    ``trials=None`` the solve stops at ``time_limit`` seconds and depends on the machine's speed.
+    ``solver`` is the point-based solver of every (stock, σm). Its trial budget
+    (``max_iterations``) makes every result reproducible on any machine; with
+    ``max_iterations=None`` a solve stops at ``time_limit`` seconds and depends on the
+    machine's speed.
     """
 
     sigma_ms: tuple[float, ...] = (0.05, 0.1, 0.2)
@@ -73,9 +76,7 @@ class BatchSettings:
     discount: float = 0.99
     extinction_penalty: float = 100.0
     sigma_g_cap: float = 0.2
-    time_limit: float = 10.0
-    trials: int | None = None
-    target_gap: float = 1e-3
+    solver: PointBased = field(default_factory=PointBased)
     replicates: int = 1000
     years: int = 99
     collapse_threshold: float = 0.1
@@ -94,9 +95,7 @@ class BatchSettings:
             "discount": 0 < self.discount < 1,
             "extinction_penalty": self.extinction_penalty >= 0,
             "sigma_g_cap": self.sigma_g_cap > 0,
-            "time_limit": self.time_limit > 0,
-            "trials": self.trials is None or self.trials >= 1,
-            "target_gap": self.target_gap >= 0,
+            "solver": isinstance(self.solver, PointBased),
             "replicates": self.replicates >= 1,
             "years": self.years >= 1,
             "collapse_threshold": 0 <= self.collapse_threshold <= 1,
@@ -106,7 +105,8 @@ class BatchSettings:
                 raise UsageError(f"batch setting {name}: invalid value {getattr(self, name)!r}")
 
     def as_dict(self) -> dict:
-        return {**dataclasses.asdict(self), "sigma_ms": list(self.sigma_ms)}
+        """The settings as JSON has them (tuples become lists), for the resumable store."""
+        return json.loads(json.dumps(dataclasses.asdict(self)))
 
 
 @dataclass(frozen=True)
@@ -169,8 +169,7 @@ def solve_stock(task: StockTask) -> xr.Dataset:
     start = int(nearest_index(grids.states, task.series.biomass[-1]))
     u = common_uniforms(stock_seed(s.seed, task.index), s.replicates, s.years)
     # Ctrl-C must not store a cut-short solve as finished: the stock is left for --resume
-    solver = PointBased(time_limit=s.time_limit, target_gap=s.target_gap,
-                        max_iterations=s.trials, on_interrupt="raise")  # fmt: skip
+    solver = dataclasses.replace(s.solver, on_interrupt="raise")
     rows = []
     for sigma_m in s.sigma_ms:
         pomdp = stock_pomdp(model, sigma_g, sigma_m, s)
@@ -252,7 +251,11 @@ def _stock_dataset(task, fitted, sigma_g, grids, start, rows) -> xr.Dataset:
         "upper_bound": (ss, per_solve([r.upper_bound for r in results]), _bound("upper")),
         "gap": (ss, per_solve([r.gap for r in results]), _meta("upper - lower at b0", "reward")),
         "solve_time_s": (ss, per_solve([r.solve_time_s for r in results]), _meta("solve", "s")),
-        "trials": (ss, per_solve([r.iterations for r in results], np.int64), _meta("trials")),
+        "iterations": (
+            ss,
+            per_solve([r.iterations for r in results], np.int64),
+            _meta("trials of the point-based search"),
+        ),
         "n_alpha": (
             ss,
             per_solve([r.policy.n_vectors for r in results], np.int64),
