@@ -58,15 +58,14 @@ def following(
         yield show
 
 
-def solver_bar(
-    description: str, *, trials: int | None, time_limit: float | None, quiet: bool = False
-):
-    """A bar over a point-based solve: its trial budget, or without one the seconds of its time
-    limit. Yields the solve's callback, which moves the bar and shows the bounds at b0."""
-    by_trials = trials is not None
+def solver_bar(description: str, *, solver: Any, quiet: bool = False):
+    """A bar over a point-based solve: its trial budget (``max_iterations``), or without one the
+    seconds of its time limit. Yields the solve's callback, which moves the bar and shows the
+    bounds at b0."""
+    by_trials = solver.max_iterations is not None
     return following(
         description,
-        total=trials if by_trials else time_limit,
+        total=solver.max_iterations if by_trials else solver.time_limit,
         position=(lambda p: p.iteration) if by_trials else (lambda p: p.elapsed),
         status=lambda p: f"LB {p.lower_bound:.6g}  UB {p.upper_bound:.6g}",
         quiet=quiet,

@@ -29,7 +29,7 @@ def test_help_shows_every_option_with_its_default(capsys):
     for command, options in {
         "solve": [
             "--time-limit",
-            "--trials",
+            "--max-iterations",
             "--target-gap",
             "--out",
             "--policyx",
@@ -61,7 +61,15 @@ def test_solve_writes_policy_and_xml_that_agree(capsys, tmp_path):
     out = tmp_path / "tiger.nc"
     xml = tmp_path / "tiger.policyx"
     status, text, _ = run(
-        capsys, "solve", "tiger", "--trials", "5000", "--out", str(out), "--policyx", str(xml)
+        capsys,
+        "solve",
+        "tiger",
+        "--max-iterations",
+        "5000",
+        "--out",
+        str(out),
+        "--policyx",
+        str(xml),
     )
     assert status == 0
     ds = results.read(out)
@@ -142,7 +150,7 @@ def test_missing_output_directory_is_refused_before_solving(capsys, tmp_path):
 
 def test_ctrl_c_keeps_the_best_policy_so_far(tmp_path):
     """SIGINT during a long solve: the policy found so far is written and the exit is clean."""
-    assert main(["solve", "tiger", "--trials", "50", "--out", str(tmp_path / "t.nc")]) == 0
+    assert main(["solve", "tiger", "--max-iterations", "50", "--out", str(tmp_path / "t.nc")]) == 0
     out = tmp_path / "rs.nc"
     command = [sys.executable, "-m", "decide", "solve", "rocksample-5-5", "--time-limit", "120"]
     process = subprocess.Popen(
@@ -173,10 +181,10 @@ def test_ctrl_c_keeps_the_best_policy_so_far(tmp_path):
 
 def test_a_solve_too_large_for_memory_stops_before_writing(tmp_path, monkeypatch, capsys):
     """The solver's estimate (bounds, vector store, workspace, belief pool) is checked first."""
-    main(["solve", "tiger", "--trials", "5", "--out", str(tmp_path / "warm.nc"), "--quiet"])
+    main(["solve", "tiger", "--max-iterations", "5", "--out", str(tmp_path / "warm.nc"), "--quiet"])
     monkeypatch.setattr(memory, "available_bytes", lambda: 2**20)
     out = tmp_path / "rs.nc"
-    assert main(["solve", "rocksample-5-5", "--trials", "5", "--out", str(out)]) == 2
+    assert main(["solve", "rocksample-5-5", "--max-iterations", "5", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert "point-based solver on RockSample_5_5" in err and "1 MiB are available" in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err

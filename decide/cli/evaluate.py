@@ -35,7 +35,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "recommended quota per year next to the historical catch, in tonnes. Year gaps are "
         "ignored: consecutive rows are consecutive steps, as in Memarzadeh & Boettiger (2019). "
         "The data, the options and --seed fix the result: the posterior sampler is seeded and "
-        "the solve stops after --trials trials (or at --target-gap), so every run on every "
+        "the solve stops after --max-iterations trials (or at --target-gap), so every run on every "
         "machine gives the same quotas, unless --time-limit stops the solve first.",
         formatter_class=formatter,
     )
@@ -58,7 +58,7 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         help="survey (measurement) error sd in units of max SSB; the paper used 0.1 and 0.15",
     )
     parser.add_argument(
-        "--trials",
+        "--max-iterations",
         type=positive_int,
         default=DEFAULT_TRIALS,
         metavar="N",
@@ -132,23 +132,22 @@ def means_table(ds: xr.Dataset) -> str:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from decide.envs.fisheries.data.catch_data import load_stock
-    from decide.envs.fisheries.studies.hindcast.run import HindcastOptions, hindcast
+    from decide.envs.fisheries.studies.hindcast.run import HindcastSettings, hindcast
+    from decide.pomdp.pointbased import PointBased
 
     if args.plot is not None:
         _check_plot_format(args.plot)
     series = load_stock(args.stock, getattr(args, "data_dir", None))
     print(series.describe())
-    options = HindcastOptions(
-        sigma_m=args.sigma_m,
-        trials=args.trials,
-        target_gap=args.target_gap,
-        time_limit=args.time_limit,
-        extraction=args.extraction,
-        seed=args.seed,
+    time_limit = math.inf if args.time_limit is None else args.time_limit
+    solver = PointBased(
+        time_limit=time_limit, target_gap=args.target_gap, max_iterations=args.max_iterations
     )
-    budget = {"trials": args.trials, "time_limit": args.time_limit, "quiet": args.quiet}
-    with progress.solver_bar("solving", **budget) as show:
-        ds = hindcast(series, options, callback=show)
+    settings = HindcastSettings(
+        sigma_m=args.sigma_m, solver=solver, extraction=args.extraction, seed=args.seed
+    )
+    with progress.solver_bar("solving", solver=solver, quiet=args.quiet) as show:
+        ds = hindcast(series, settings, callback=show)
     a = ds.attrs
     print(
         f"fit: r = {a['fit_r_mean']:.4g}, K = {a['fit_K_mean']:.4g}, "
@@ -156,7 +155,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     print(
         f"POMDP: {a['n_alpha']} alpha vectors, bounds at b0 [{a['lower_bound']:.5g}, "
-        f"{a['upper_bound']:.5g}], gap {a['gap']:.3g} after {a['solver_trials']} trials "
+        f"{a['upper_bound']:.5g}], gap {a['gap']:.3g} after {a['solver_iterations']} trials "
         f"({a['solver_stop']}, {a['solve_time_s']:.0f} s); quotas by {args.extraction}"
     )
     print(year_table(ds))

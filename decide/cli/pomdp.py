@@ -17,7 +17,7 @@ from decide.cli.common import (
 )
 from decide.errors import UsageError
 from decide.pomdp.model import TabularPOMDP
-from decide.pomdp.solve import load_problem, solve
+from decide.pomdp.solve import load_problem, solver
 
 PROBLEM_HELP = (
     "a Cassandra .pomdp file, a POMDPX .pomdpx file, or a built-in problem: tiger, rocksample-N-K"
@@ -46,10 +46,10 @@ def _add_solve(commands: argparse._SubParsersAction) -> None:
         default=10.0,
         metavar="SECONDS",
         help="time budget; machine-dependent: where it stops the search, the policy depends on "
-        "the CPU and its load (with --trials, set it high enough never to fire)",
+        "the CPU and its load (with --max-iterations, set it high enough never to fire)",
     )
     parser.add_argument(
-        "--trials",
+        "--max-iterations",
         type=positive_int,
         default=None,
         metavar="N",
@@ -163,11 +163,14 @@ def run_solve(args: argparse.Namespace) -> int:
     pomdp = load_problem(args.problem)
     compile_kernels()  # first, so that once the line below is printed the search is running
     print(describe(pomdp))
-    options = {"time_limit": args.time_limit, "target_gap": args.target_gap}
-    options["max_iterations"] = args.trials
-    budget = {"trials": args.trials, "time_limit": args.time_limit, "quiet": args.quiet}
-    with progress.solver_bar("solving", **budget) as show:
-        result = solve(pomdp, "pointbased", callback=show, **options)
+    algorithm = solver(
+        "pointbased",
+        time_limit=args.time_limit,
+        target_gap=args.target_gap,
+        max_iterations=args.max_iterations,
+    )
+    with progress.solver_bar("solving", solver=algorithm, quiet=args.quiet) as show:
+        result = algorithm.solve(pomdp, callback=show)
     rss = peak_rss_mb()
     write_dataset(result.to_dataset(peak_rss_mb=rss), args.out)
     if args.policyx is not None:

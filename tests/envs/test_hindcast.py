@@ -14,7 +14,7 @@ from decide.envs.fisheries.data.catch_data import DATA_DIR_ENV, load_stock
 from decide.envs.fisheries.model.growth import Logistic
 from decide.envs.fisheries.model.pomdp_builder import make_grids
 from decide.envs.fisheries.studies.hindcast.run import (
-    HindcastOptions,
+    HindcastSettings,
     closure_years,
     hindcast,
     lookahead_action,
@@ -22,6 +22,7 @@ from decide.envs.fisheries.studies.hindcast.run import (
     reference_actions,
 )
 from decide.errors import UsageError
+from decide.pomdp.pointbased import PointBased
 
 PAPER = "fisheries/paper_stocks_ram_v3_ARGHAKENARG_PLAICNS.csv"
 PAPER_OUTPUT = "fisheries/pomdp-intro_appendixB_hindcast.csv"
@@ -40,11 +41,15 @@ TRIALS = 25
 _RUNS: dict[float, object] = {}
 
 
+def budget(trials: int) -> PointBased:
+    return PointBased(time_limit=math.inf, max_iterations=trials)
+
+
 def hake_hindcast(shared_file, sigma_m: float):
     """A hindcast under a trial budget and no clock: the same quotas on any machine."""
     if sigma_m not in _RUNS:
         series = load_stock("ARGHAKENARG", shared_file(PAPER))
-        _RUNS[sigma_m] = hindcast(series, HindcastOptions(sigma_m=sigma_m, trials=TRIALS))
+        _RUNS[sigma_m] = hindcast(series, HindcastSettings(sigma_m=sigma_m, solver=budget(TRIALS)))
     return _RUNS[sigma_m]
 
 
@@ -140,16 +145,16 @@ def test_lookahead_agrees_with_a_converged_policy():
         assert lookahead_action(pomdp, policy.alpha, belief) == policy.action(belief)
 
 
-def test_options_are_checked():
+def test_settings_are_checked():
     with pytest.raises(UsageError, match="extraction"):
-        HindcastOptions(extraction="best")
+        HindcastSettings(extraction="best")
     with pytest.raises(UsageError, match="sigma_m"):
-        HindcastOptions(sigma_m=-0.1)
-    with pytest.raises(UsageError, match="trials, time_limit"):
-        HindcastOptions(trials=None)
-    with pytest.raises(UsageError, match="trials"):
-        HindcastOptions(trials=0)
-    assert HindcastOptions().trials == evaluate_cli.DEFAULT_TRIALS  # --help shows the default
+        HindcastSettings(sigma_m=-0.1)
+    with pytest.raises(UsageError, match="solver"):
+        HindcastSettings(solver=None)
+    default = HindcastSettings().solver
+    assert default.max_iterations == evaluate_cli.DEFAULT_TRIALS  # --help shows the default
+    assert default.time_limit == math.inf  # the trial budget is the only stop
 
 
 def test_dataset_follows_the_schema(shared_file):
@@ -162,7 +167,8 @@ def test_dataset_follows_the_schema(shared_file):
     assert ds.attrs["scale_t"] == 481_050
     assert ds.attrs["fit_r_mean"] == pytest.approx(1.038, rel=0.1)
     assert results.parameters(ds)["sigma_m"] == 0.1
-    assert results.parameters(ds)["trials"] == ds.attrs["solver_trials"] == TRIALS
+    assert results.parameters(ds)["solver"]["max_iterations"] == TRIALS
+    assert ds.attrs["solver_iterations"] == TRIALS
     assert ds.attrs["solver_stop"] == "iteration limit"
     assert ds.attrs["gap"] == ds.attrs["upper_bound"] - ds.attrs["lower_bound"] > 0
     assert ds["historical_catch"].mean() == pytest.approx(137_907.8)
@@ -176,7 +182,7 @@ def test_cli_gives_the_same_quotas_as_another_run_and_writes_files(shared_file, 
     results.write(hake_hindcast(shared_file, 0.15), first)
     out, png = tmp_path / "hindcast.nc", tmp_path / "hindcast.png"
     argv = ["evaluate", "--stock", "ARGHAKENARG", "--data-dir", str(shared_file(PAPER).parent)]
-    argv += ["--sigma-m", "0.15", "--trials", str(TRIALS)]
+    argv += ["--sigma-m", "0.15", "--max-iterations", str(TRIALS)]
     argv += ["--out", str(out), "--plot", str(png), "--quiet"]
     assert main(argv) == 0
     np.testing.assert_array_equal(results.read(out)["quota"], results.read(first)["quota"])

@@ -34,13 +34,13 @@ The historical study of Memarzadeh & Boettiger (2019, appendix B), step by step:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import xarray as xr
 
 from decide import results
+from decide.contract import Callback
 from decide.envs.fisheries.data.catch_data import CatchSeries
 from decide.envs.fisheries.data.fitting import Fit, fit
 from decide.envs.fisheries.model.pomdp_builder import build_historical_pomdp, make_grids
@@ -57,23 +57,22 @@ POLICIES = ("CE", "MSY", "TAC", "POMDP")
 
 
 @dataclass(frozen=True)
-class HindcastOptions:
-    """The study's settings (defaults: the paper's) and the solver's and sampler's budgets.
+class HindcastSettings:
+    """The study's settings (defaults: the paper's), the solver and the sampler's budget.
 
-    The inputs, these options and ``seed`` fix the result: the posterior sampler is seeded and
-    the point-based search stops after ``trials`` trials (or at ``target_gap``), so the same
-    quotas come out on every run and machine. ``time_limit`` (seconds, None: none) adds a
+    The inputs, these settings and ``seed`` fix the result: the posterior sampler is seeded and
+    the default solver stops after ``DEFAULT_TRIALS`` trials (or at its ``target_gap``), so the
+    same quotas come out on every run and machine. A solver with a finite ``time_limit`` adds a
     wall-clock stop; once it fires, the quotas depend on the machine's speed and load.
-    ``trials=None`` leaves the time limit as the only stop.
     """
 
     sigma_m: float = 0.1
     n_grid: int = 150
     upper: float = 4.0
     discount: float = 0.95
-    trials: int | None = DEFAULT_TRIALS
-    target_gap: float = 1e-3
-    time_limit: float | None = None
+    solver: PointBased = field(
+        default_factory=lambda: PointBased(time_limit=math.inf, max_iterations=DEFAULT_TRIALS)
+    )
     extraction: str = "lookahead"
     seed: int = 0
     fit_steps: int = 3000
@@ -84,14 +83,8 @@ class HindcastOptions:
             raise UsageError(f"sigma_m: expected a finite value ≥ 0, got {self.sigma_m}")
         if self.n_grid < 2 or not self.upper > 0 or not 0 < self.discount < 1:
             raise UsageError("expected n_grid ≥ 2, upper > 0 and 0 < discount < 1")
-        if self.trials is None and self.time_limit is None:
-            raise UsageError("trials, time_limit: expected a trial budget, a time limit or both")
-        if self.trials is not None and self.trials < 1:
-            raise UsageError(f"trials: expected a budget ≥ 1 or None, got {self.trials}")
-        if self.time_limit is not None and not self.time_limit > 0:
-            raise UsageError(f"time_limit: expected a positive number, got {self.time_limit}")
-        if not self.target_gap >= 0:
-            raise UsageError(f"target_gap: expected a number ≥ 0, got {self.target_gap}")
+        if not isinstance(self.solver, PointBased):
+            raise UsageError(f"solver: expected a PointBased, got {type(self.solver).__name__}")
         if self.extraction not in ("lookahead", "alpha"):
             raise UsageError(
                 f"extraction: expected 'lookahead' or 'alpha', got {self.extraction!r}"
@@ -137,10 +130,10 @@ def _variable(dims, values, long_name: str, units: str) -> tuple:
 
 def hindcast(
     series: CatchSeries,
-    options: HindcastOptions | None = None,
+    settings: HindcastSettings | None = None,
     *,
     fitted: Fit | None = None,
-    callback: Callable | None = None,
+    callback: Callback | None = None,
 ) -> xr.Dataset:
     """Fit, build and solve the POMDP, replay the observed years; one Dataset of quotas in t.
 
@@ -148,8 +141,8 @@ def hindcast(
     ----------
     series : CatchSeries
         The stock's data (:func:`decide.envs.fisheries.data.catch_data.load_stock`).
-    options : HindcastOptions
-        σm, grids, discount, solver budget, seed and sampler length (they fix the result).
+    settings : HindcastSettings
+        σm, grids, discount, solver, seed and sampler length (they fix the result).
     fitted : Fit, optional
         Skip the fit and use this one.
     callback : callable, optional
@@ -162,7 +155,7 @@ def hindcast(
         values ``historical_catch_grid``, ``observed_ssb_grid``, and ``belief_mean`` (year), all
         in tonnes; the fit, reference points and solver diagnostics in the attributes.
     """
-    options = options or HindcastOptions()
+    options = settings or HindcastSettings()
     x, h = series.biomass, series.scaled_catch
     fitted = fitted or fit(
         x, h, seed=options.seed, n_steps=options.fit_steps, burn=options.fit_burn
@@ -172,12 +165,7 @@ def hindcast(
     pomdp = build_historical_pomdp(
         model, fitted.sigma_g, options.sigma_m, options.n_grid, options.upper, options.discount
     )
-    solver = PointBased(
-        time_limit=math.inf if options.time_limit is None else options.time_limit,
-        target_gap=options.target_gap,
-        max_iterations=options.trials,
-    )
-    solved = solver.solve(pomdp, callback=callback)
+    solved = options.solver.solve(pomdp, callback=callback)
     obs, act = grids.snap_observation(x), grids.snap_action(h)
     index = reference_actions(model, options.discount, grids, obs)
     index["POMDP"], belief_mean, impossible = _replay(pomdp, solved, obs, act, options.extraction)
@@ -196,9 +184,7 @@ def hindcast(
         "upper": options.upper,
         "discount": options.discount,
         "order": "recruit_first",
-        "trials": options.trials,
-        "target_gap": options.target_gap,
-        "time_limit": options.time_limit,
+        "solver": asdict(options.solver),
         "extraction": options.extraction,
         "seed": options.seed,
         "fit": fitted.settings,
@@ -224,7 +210,7 @@ def hindcast(
         upper_bound=solved.upper_bound,
         gap=solved.gap,
         solve_time_s=solved.solve_time_s,
-        solver_trials=solved.iterations,
+        solver_iterations=solved.iterations,
         solver_stop=solved.stop_reason,
         n_alpha=solved.policy.n_vectors,
         impossible_observations=impossible,
