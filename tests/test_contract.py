@@ -3,13 +3,17 @@ says why it stopped in the shared words, and a seed goes only to methods that dr
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
 import decide
 from decide import contract
 from decide.errors import UsageError
+from decide.pareto import METHODS as PARETO_METHODS
 from decide.pomdp.solve import methods, takes_seed
+from decide.robust.constrained import METHODS as CONSTRAINED_METHODS
 
 
 def test_stop_reasons_outside_the_vocabulary_are_refused():
@@ -141,3 +145,75 @@ def test_the_lagrangian_plan_stops_on_its_callback_and_stays_feasible():
     assert plans["lagrangian"].value == pytest.approx(plans["lp"].value, rel=1e-6)
     budget = Lagrangian(max_iterations=3).solve(cmdp, delta=delta)
     assert budget.stop_reason == "iteration limit" and len(budget.history) == 3
+
+
+# ---------------------------------------------------------------- every registry, one walk
+
+
+def _first_report_stops(progress) -> bool:
+    return True
+
+
+def _checked(result, dataset) -> None:
+    """What every offline result has: a stop reason, its parameters, a valid Dataset."""
+    from decide import results
+
+    assert isinstance(result.parameters, dict) and result.parameters
+    results.validate(dataset)
+    assert dataset.attrs["stop_reason"] == result.stop_reason
+
+
+@pytest.mark.parametrize("name", sorted(methods()))
+def test_every_pomdp_method_stops_on_its_callback(name):
+    pomdp = decide.tiger()
+    budget = {"report_interval": 1e-9, "max_iterations": 10**6, "time_limit": 600.0}
+    if name == "pomcp":  # online: each search is the run, and says why it stopped
+        planner = decide.solve(pomdp, name, seed=0, callback=_first_report_stops)
+        planner.action(pomdp.b0)
+        assert planner.last_search.stop_reason == "callback"
+        return
+    result = decide.solve(pomdp, name, callback=_first_report_stops, **budget)
+    assert result.stop_reason == "callback"
+    _checked(result, result.to_dataset())
+
+
+@pytest.mark.parametrize("name", sorted(PARETO_METHODS))
+def test_every_pareto_method_stops_on_its_callback(name):
+    from decide.pareto import pareto_set
+    from decide.pareto.testproblems import make_problem
+
+    found = pareto_set(make_problem("quadratics", dim=2), name, callback=_first_report_stops)
+    assert found.stop_reason == "callback"
+    _checked(found, found.to_dataset())
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRAINED_METHODS))
+def test_every_constrained_method_keeps_the_contract(name):
+    from decide.envs.fisheries.studies.constrained.plan import fisheries_cmdp
+    from decide.robust.constrained import least_failure_probability
+
+    cmdp = fisheries_cmdp(n_grid=12, horizon=6)
+    delta = least_failure_probability(cmdp) + 0.05
+    method = CONSTRAINED_METHODS[name]()
+    if name == "lp":  # HiGHS reports nothing on the way: there is no callback to take
+        assert "callback" not in inspect.signature(method.solve).parameters
+        plan = method.solve(cmdp, delta=delta)
+        assert plan.stop_reason == "converged"
+    else:
+        plan = method.solve(cmdp, delta=delta, callback=_first_report_stops)
+        assert plan.stop_reason == "callback" and len(plan.history) == 1
+    assert plan.parameters["delta"] == delta
+    _checked(plan, plan.to_dataset())
+
+
+def test_every_tuning_strategy_stops_on_its_callback():
+    from decide.envs.pde.linear_sequences import HeatSequence, OffsetLaplacian
+    from decide.tuning import LEARNERS, METHODS, tune
+
+    for name in METHODS:
+        # cg needs a PCG sequence; a learner beside a deterministic strategy makes trial 1 solve
+        sequence = HeatSequence(nx=6, length=3) if name == "cg" else OffsetLaplacian(m=4, length=3)
+        names = [name] if name in LEARNERS else [name, "chebcb"]
+        ds = tune(sequence, names, arms=[1.0, 1.5], trials=2, callback=lambda p: p.trial == 1)
+        assert ds.attrs["stop_reason"] == "callback" and ds.sizes["trial"] == 1, name
+        assert ds.attrs["parameters"]

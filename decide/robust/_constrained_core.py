@@ -150,6 +150,8 @@ class ConstrainedPlan:
         ``"lp"`` or ``"lagrangian"``.
     stop_reason : str
         Why the method stopped, in :data:`decide.contract.STOP_REASONS`' words.
+    parameters : dict
+        The method's parameters and the δ it was given.
     """
 
     policies: tuple[np.ndarray, ...]
@@ -160,9 +162,52 @@ class ConstrainedPlan:
     history: tuple[DualStep, ...]
     method: str
     stop_reason: str
+    parameters: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         stop_reason(self.stop_reason)
+
+    def to_dataset(self, problem: str = "constrained MDP"):
+        """The plan as a Dataset: ``policy`` (component, time, state, action) and ``weight``
+        (component), the dual evaluations (step) of the Lagrangian method, and the value,
+        failure probability, multiplier, parameters and stop reason in the attributes."""
+        import xarray as xr
+
+        from decide.results import make_attrs
+
+        def meta(long_name: str) -> dict[str, str]:
+            return {"long_name": long_name, "units": "1"}
+
+        steps = self.history
+        data = {
+            "policy": (
+                ("component", "time", "state", "action"),
+                np.stack(self.policies),
+                meta("P(action | state, time) of each policy of the mixture"),
+            ),
+            "weight": ("component", np.asarray(self.weights), meta("probability of the policy")),
+            "dual_lambda": ("step", [d.lambda_ for d in steps], meta("multiplier tried")),
+            "dual_value": ("step", [d.dual_value for d in steps], meta("dual g(lambda)")),
+            "dual_failure": (
+                "step",
+                [d.failure_probability for d in steps],
+                meta("failure probability of the best response"),
+            ),
+        }
+        shape = np.stack(self.policies).shape
+        sizes = dict(zip(("component", "time", "state", "action"), shape, strict=True))
+        coords = {dim: (dim, np.arange(n), meta(f"{dim} index")) for dim, n in sizes.items()}
+        coords["step"] = ("step", np.arange(len(steps)), meta("evaluation of the dual"))
+        attrs = make_attrs(
+            problem,
+            self.method,
+            self.parameters,
+            value=self.value,
+            failure_probability=self.failure_probability,
+            multiplier=self.lambda_,
+            stop_reason=self.stop_reason,
+        )
+        return xr.Dataset(data, coords=coords, attrs=attrs)
 
     def draw(self, seed: int | np.random.Generator) -> np.ndarray:
         """The policy to follow for one episode, drawn with probabilities ``weights``."""

@@ -18,7 +18,7 @@ satisfies it, both maximisers of the Lagrangian at :math:`\lambda^*`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -170,6 +170,7 @@ class _DualSearch:
             history=tuple(self.history),
             method=Lagrangian.method,
             stop_reason=reason if reason == "converged" else self.reason or reason,
+            parameters=asdict(self.options) | {"delta": self.delta},
         )
 
     def run(self) -> ConstrainedPlan:

@@ -164,4 +164,5 @@ class LinearProgramme:
             history=(),
             method=self.method,
             stop_reason="converged",
+            parameters={"delta": delta},
         )
