@@ -11,12 +11,12 @@ import sys
 from collections.abc import Sequence
 
 from decide import __version__
-from decide.cli import batch, evaluate, fisheries, pareto, pomdp, robust, tune
+from decide.cli import evaluate, fisheries, pareto, pomdp, tune
 from decide.cli.common import formatter
 from decide.errors import DecideError
 
 #: Modules that each add their subcommands to the parser.
-COMMAND_GROUPS = (pomdp, fisheries, evaluate, tune, pareto, batch, robust)
+COMMAND_GROUPS = (pomdp, fisheries, evaluate, tune, pareto)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,5 @@
-"""``decide batch ram``: one POMDP per RAM Legacy stock and survey noise, in parallel, resumable."""
+"""``decide fisheries batch``: one POMDP per RAM Legacy stock and survey noise level, run in
+parallel and resumable."""
 
 from __future__ import annotations
 
@@ -29,17 +30,11 @@ DESCRIPTION = (
 )
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "batch",
-        help="many independent solves on local processes or a Dask cluster",
-        description="Batches of independent studies, run through decide.parallel.",
-        formatter_class=formatter,
-    )
-    sub = parser.add_subparsers(dest="batch_command", metavar="COMMAND", required=True)
+def add_batch(sub: argparse._SubParsersAction) -> None:
+    """``decide fisheries batch``: the RAM batch, on local processes or a Dask cluster."""
     ram = sub.add_parser(
-        "ram",
-        help="one POMDP per RAM Legacy stock and survey noise level",
+        "batch",
+        help="one POMDP per RAM Legacy stock and survey noise level (processes or Dask)",
         description=DESCRIPTION,
         formatter_class=formatter,
     )

@@ -25,8 +25,13 @@ DEFAULT_TRIALS = 50
 
 
 def add_commands(commands: argparse._SubParsersAction) -> None:
+    """``decide evaluate``: the name users know for ``decide fisheries hindcast``."""
+    add_hindcast(commands, "evaluate")
+
+
+def add_hindcast(commands: argparse._SubParsersAction, name: str = "hindcast") -> None:
     parser = commands.add_parser(
-        "evaluate",
+        name,
         help="hindcast CE, MSY, TAC and POMDP quotas against a stock's historical catch",
         description="Fit the recruit-first logistic model to a stock's SSB and catch series "
         "(RAM Legacy columns; see docs/data.md), solve the POMDP on the historical study's grids "

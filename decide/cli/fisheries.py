@@ -1,4 +1,4 @@
-"""``decide fisheries study``: the paper's simulation study, reproduced with our solver."""
+"""``decide fisheries``: every fisheries study (``study``: the paper's, with our solver)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import xarray as xr
 
 from decide import progress
+from decide.cli.batch import add_batch
 from decide.cli.common import (
     add_backend,
     add_quiet,
@@ -20,6 +21,8 @@ from decide.cli.common import (
     positive_int,
     write_dataset,
 )
+from decide.cli.evaluate import add_hindcast
+from decide.cli.robust import add_robust_studies
 from decide.errors import UsageError
 
 DATA_DIR_ENV = "DECIDE_DATA_DIR"
@@ -28,12 +31,17 @@ DATA_DIR_ENV = "DECIDE_DATA_DIR"
 def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "fisheries",
-        help="fisheries management under measurement uncertainty",
-        description="Fisheries studies of Memarzadeh & Boettiger (2019).",
+        help="fisheries management under measurement uncertainty: every fisheries study",
+        description="The fisheries studies: the simulation study of Memarzadeh & Boettiger "
+        "(2019), the hindcast against a stock's catch history (also `decide evaluate`), the RAM "
+        "batch, and the studies of deciding with imperfect models (docs/robust.md).",
         formatter_class=formatter,
     )
     sub = parser.add_subparsers(dest="fisheries_command", metavar="COMMAND", required=True)
     _add_study(sub)
+    add_hindcast(sub)
+    add_batch(sub)
+    add_robust_studies(sub)
 
 
 def _add_study(sub: argparse._SubParsersAction) -> None:

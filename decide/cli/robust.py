@@ -1,4 +1,5 @@
-"""``decide robust``: deciding with imperfect models (constraints, proxies, ensembles)."""
+"""``decide fisheries plan``, ``proxy``, ``choose`` (and ``offline``): the fisheries studies of
+deciding with imperfect models (constraints, proxies, ensembles)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,9 @@ from decide.cli.common import (
 from decide.cli.robust_offline import add_offline
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
-        "robust",
-        help="deciding with imperfect models: constraints instead of weights",
-        description="Robust and constrained decisions (docs/robust.md).",
-        formatter_class=formatter,
-    )
-    sub = parser.add_subparsers(dest="robust_command", metavar="COMMAND", required=True)
+def add_robust_studies(sub: argparse._SubParsersAction) -> None:
+    """The fisheries studies of deciding with imperfect models (docs/robust.md):
+    ``decide fisheries plan``, ``proxy``, ``choose`` and ``offline``."""
     plan = sub.add_parser(
         "plan",
         help="maximum NPV subject to P(collapse within the horizon) <= DELTA",

@@ -1,4 +1,4 @@
-"""``decide robust offline``: policies learnt offline from noisy historical records."""
+"""``decide fisheries offline``: policies learnt offline from noisy historical records."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""decide robust plan: the fisheries constrained plan, by LP and by the Lagrangian method."""
+"""decide fisheries plan: the fisheries constrained plan, by LP and by the Lagrangian method."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from decide.robust.constrained import evaluate, least_failure_probability
 
 def test_the_cli_plan_meets_the_constraint_and_the_lp_optimum(tmp_path, capsys):
     out, figure = tmp_path / "plan.nc", tmp_path / "plan.png"
-    argv = ["robust", "plan", "--delta", "0.3", "--horizon", "20", "--grid", "30"]
+    argv = ["fisheries", "plan", "--delta", "0.3", "--horizon", "20", "--grid", "30"]
     assert main([*argv, "--out", str(out), "--plot", str(figure)]) == 0
     assert "lagrangian" in capsys.readouterr().out and figure.stat().st_size > 0
     ds = results.read(out)
@@ -45,7 +45,7 @@ def test_quotas_reproduce_the_plan_when_evaluated_again():
 
 
 def test_an_impossible_delta_is_a_clear_error(capsys, tmp_path):
-    argv = ["robust", "plan", "--delta", "0", "--horizon", "10", "--grid", "20"]
+    argv = ["fisheries", "plan", "--delta", "0", "--horizon", "10", "--grid", "20"]
     assert main([*argv, "--out", str(tmp_path / "p.nc")]) == 2
     assert "least" in capsys.readouterr().err
     assert not (tmp_path / "p.nc").exists()

@@ -318,7 +318,7 @@ def test_a_batch_on_dask_survives_a_killed_worker_with_the_serial_numbers(
     stocks = ["1", "2", "4", "5", "6", "7"]
     out = tmp_path / "dask.nc"
     command = [
-        sys.executable, "-m", "decide", "batch", "ram", "--data-dir", str(ram_dir),
+        sys.executable, "-m", "decide", "fisheries", "batch", "--data-dir", str(ram_dir),
         "--stocks", *stocks, "--grid", "31", "--max-iterations", "30", "--time-limit", "600",
         "--replicates", "200", "--out", str(out), "--quiet",
         "--scheduler", client.scheduler.address,
@@ -345,7 +345,7 @@ def test_ctrl_c_keeps_finished_stocks_and_resume_completes_the_batch(ram_dir, tm
     lands mid-batch however fast the machine."""
     out = tmp_path / "study.nc"
     command = [
-        sys.executable, "-m", "decide", "batch", "ram", "--data-dir", str(ram_dir),
+        sys.executable, "-m", "decide", "fisheries", "batch", "--data-dir", str(ram_dir),
         "--stocks", *FEW, "--grid", "31", "--max-iterations", "30", "--time-limit", "600",
         "--replicates", "50000", "--out", str(out), "--quiet",
     ]  # fmt: skip
@@ -376,12 +376,13 @@ def test_cli_help_and_bad_input(capsys, tmp_path):
     from decide.cli import main
 
     with pytest.raises(SystemExit):
-        main(["batch", "ram", "--help"])
+        main(["fisheries", "batch", "--help"])
     text = capsys.readouterr().out
     for option in ("--sigma-m", "--stocks", "--fit", "--max-iterations", "--resume", "--scheduler"):
         assert option in text
     assert "(default: 0.99)" in text and "(default: [0.05, 0.1, 0.2])" in text
-    status = main(["batch", "ram", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o.nc")])
+    argv = ["fisheries", "batch", "--data-dir", str(tmp_path), "--out", str(tmp_path / "o.nc")]
+    status = main(argv)
     assert status == 2 and "ram_v3_ssb_tc_211stocks.csv" in capsys.readouterr().err
 
 

@@ -180,7 +180,7 @@ def test_cli_runs_writes_the_dataset_and_the_figure(tmp_path, capsys):
     from decide.cli import main
 
     out, figure = tmp_path / "offline.nc", tmp_path / "offline.png"
-    argv = ["robust", "offline", "--model", "surplus", "--seeds", "2", "--first-seed", "40",
+    argv = ["fisheries", "offline", "--model", "surplus", "--seeds", "2", "--first-seed", "40",
             "--bootstrap", "2", "--out", str(out), "--plot", str(figure), "--quiet"]  # fmt: skip
     assert main(argv) == 0
     printed = capsys.readouterr().out
@@ -190,7 +190,7 @@ def test_cli_runs_writes_the_dataset_and_the_figure(tmp_path, capsys):
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = tmp_path / "bad.nc"
     with pytest.raises(SystemExit) as exit_code:
-        main(["robust", "offline", "--level", "1.5", "--out", str(bad)])
+        main(["fisheries", "offline", "--level", "1.5", "--out", str(bad)])
     assert exit_code.value.code == 2
     assert "--level" in capsys.readouterr().err and not bad.exists()
 
@@ -199,7 +199,7 @@ def test_cli_help_gives_every_default(capsys):
     from decide.cli import main
 
     with pytest.raises(SystemExit):
-        main(["robust", "offline", "--help"])
+        main(["fisheries", "offline", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     text = text[text.index("options:") :]
     for option, default in (("--model", "logistic"), ("--seeds", "40"), ("--level", "0.95"),

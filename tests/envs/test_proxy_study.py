@@ -362,7 +362,7 @@ def test_cli_and_worker_processes_give_the_serial_numbers(tmp_path, capsys):
     spread = run_proxy_study(ProxySettings(**small), backend=Backend(workers=2))
     np.testing.assert_array_equal(serial["gold_value"], spread["gold_value"])
     out = tmp_path / "proxy.nc"
-    argv = ["robust", "proxy", "--seeds", "2", "--candidates", "64", "--models", "3"]
+    argv = ["fisheries", "proxy", "--seeds", "2", "--candidates", "64", "--models", "3"]
     assert main([*argv, "--out", str(out), "--quiet"]) == 0
     assert "wco" in capsys.readouterr().out
     ds = read(out)

@@ -278,7 +278,7 @@ def test_a_callback_stops_the_study_after_the_seed_it_saw():
 
 def test_the_command_runs_and_writes_the_dataset(tmp_path, capsys):
     out = tmp_path / "choice.nc"
-    argv = ["robust", "choose", "--seeds", "2", "--models", "2", "--grid", "8",
+    argv = ["fisheries", "choose", "--seeds", "2", "--models", "2", "--grid", "8",
             "--max-iterations", "5", "--replicates", "10", "--gold-replicates", "10",
             "--horizon", "8", "--out", str(out),
             "--plot", str(tmp_path / "choice.png"), "--quiet"]  # fmt: skip
@@ -293,10 +293,10 @@ def test_the_command_runs_and_writes_the_dataset(tmp_path, capsys):
 def test_the_help_gives_every_option_with_its_default(capsys):
     parser = build_parser()
     with pytest.raises(SystemExit):
-        parser.parse_args(["robust", "choose", "--help"])
+        parser.parse_args(["fisheries", "choose", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    robust = next(a for a in parser._actions if a.dest == "command").choices["robust"]
-    choose = next(a for a in robust._actions if a.dest == "robust_command").choices["choose"]
+    group = next(a for a in parser._actions if a.dest == "command").choices["fisheries"]
+    choose = next(a for a in group._actions if a.dest == "fisheries_command").choices["choose"]
     options = [a for a in choose._actions if a.option_strings and a.dest != "help"]
     assert len(options) == 18
     section = text[text.index("options:") :]
