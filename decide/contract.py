@@ -27,6 +27,11 @@ def stop_requested(callback: Callback | None, progress: Any) -> bool:
     return callback is not None and bool(callback(progress))
 
 
+class StopRequestedError(Exception):
+    """Raised by a method's own reporting code when its callback asks it to stop, to leave a
+    loop nested in calls it does not own; the method catches it and returns what it has."""
+
+
 def stop_reason(reason: str) -> str:
     """``reason`` if it is one of :data:`STOP_REASONS` (a method's own words are a bug)."""
     if reason not in STOP_REASONS:

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from decide.contract import Callback, stop_requested
+from decide.contract import Callback, StopRequestedError, stop_requested
 from decide.errors import DecideError, UsageError
 
 #: Seconds allowed to reach a dask scheduler before giving up.
@@ -98,6 +98,11 @@ class TaskResults:
     failures: dict[str, str] = field(default_factory=dict)
     stopped: bool = False
 
+    @property
+    def stop_reason(self) -> str:
+        """``callback`` when the callback cancelled tasks, else ``iteration limit`` (all ran)."""
+        return "callback" if self.stopped else "iteration limit"
+
     def raise_failures(self) -> None:
         """Raise :class:`TaskError` naming every failed task, if any failed."""
         if self.failures:
@@ -149,10 +154,6 @@ class Reporter:
         return "callback" if self.stopped else "iteration limit"
 
 
-class _StopRequestedError(Exception):
-    """The callback asked to stop (raised through the runner, which cancels what is left)."""
-
-
 class _Outcomes:
     """Collects what the tasks give, hands each value to ``on_result`` and reports progress."""
 
@@ -177,7 +178,7 @@ class _Outcomes:
             stop_requested(self.callback, TaskProgress(done, self.total, name))
             and done < self.total
         ):
-            raise _StopRequestedError
+            raise StopRequestedError  # through the runner, which cancels what is left
 
 
 def run(
@@ -205,7 +206,7 @@ def run(
     try:
         if todo:
             runner(func, todo, backend, outcomes)
-    except _StopRequestedError:
+    except StopRequestedError:
         stopped = True
     return TaskResults(
         {name: outcomes.results[name] for name in tasks if name in outcomes.results},

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from decide.contract import Callback, stop_requested
+from decide.contract import Callback, StopRequestedError, stop_requested
 from decide.errors import DecideError, UsageError
 from decide.tuning.dataset import tuning_dataset
 from decide.tuning.strategies import DEFAULT_ARMS, METHODS, LinearSequence
@@ -28,10 +28,6 @@ class TuneProgress:
     total: int
     trial: int
     method: str
-
-
-class _StopRequestedError(Exception):
-    """The callback asked to stop (raised out of a pass over the sequence)."""
 
 
 def _repeats(sequence: LinearSequence, method: str, trial: int) -> bool:
@@ -87,7 +83,7 @@ def tune(
                     done += 1
                     report = TuneProgress(done, total, trial, method)
                     if stop_requested(callback, report) and done < total:
-                        raise _StopRequestedError
+                        raise StopRequestedError  # out of the strategy's pass
 
                 strategy = METHODS[method]
                 if _repeats(sequence, method, trial):
@@ -97,11 +93,11 @@ def tune(
                 found = strategy.trial(sequence, arms, seed + trial, own_seed, options, on_solve)
                 records[method].append(found)
             finished = trial + 1
-    except (_StopRequestedError, KeyboardInterrupt) as stop:
+    except (StopRequestedError, KeyboardInterrupt) as stop:
         if finished == 0:
             if isinstance(stop, KeyboardInterrupt):
                 raise
             raise DecideError("tuning stopped before its first trial finished") from None
-        reason = "callback" if isinstance(stop, _StopRequestedError) else "interrupted"
+        reason = "callback" if isinstance(stop, StopRequestedError) else "interrupted"
     kept = {m: r[:finished] for m, r in records.items()}
     return tuning_dataset(sequence, list(methods), kept, arms, seed, options, reason)

@@ -191,9 +191,8 @@ def run_batch(
         on_result=store.save,
         skip=reused,
     )
-    reason = "callback" if ran.stopped else "iteration limit"
     outcome = BatchOutcome(
-        None, list(ran.results), reused, ran.failures, dict(skipped or {}), reason
+        None, list(ran.results), reused, ran.failures, dict(skipped or {}), ran.stop_reason
     )
     parts = [store.load(n) if n in reused else ran.results.get(n) for n in tasks]
     parts = [part for part in parts if part is not None]

@@ -148,5 +148,5 @@ def run_robust_choice(
     done.raise_failures()
     finished = tuple(seed for seed in settings.seeds if f"seed={seed}" in done.results)
     ds = choice_dataset(replace(settings, seeds=finished), list(done.results.values()))
-    ds.attrs["stop_reason"] = "callback" if done.stopped else "iteration limit"
+    ds.attrs["stop_reason"] = done.stop_reason
     return ds

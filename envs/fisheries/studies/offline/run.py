@@ -215,7 +215,7 @@ def run_offline_study(
     done.raise_failures()
     finished = [seed for seed in settings.seeds if f"seed={seed}" in done.results]
     ds = offline_dataset(settings, finished, list(done.results.values()))
-    ds.attrs["stop_reason"] = "callback" if done.stopped else "iteration limit"
+    ds.attrs["stop_reason"] = done.stop_reason
     return ds
 
 

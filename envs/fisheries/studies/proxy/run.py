@@ -165,6 +165,6 @@ def run_proxy_study(
         "fisheries gold-vs-proxy study",
         "best-of-n under fitted models",
         parameters,
-        stop_reason="callback" if done.stopped else "iteration limit",
+        stop_reason=done.stop_reason,
     )
     return xr.Dataset(data, coords=coords, attrs=attrs)
